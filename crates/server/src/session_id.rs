@@ -1,0 +1,1 @@
+//! Session ids and passwords, generated exactly as Java ZooKeeper generates them.
