@@ -1,0 +1,276 @@
+//! The jute binary archive: primitive encodings and the [`Record`] trait.
+
+use bytes::{BufMut, Bytes};
+
+/// Why a record could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JuteError {
+    #[error("record truncated: needed {needed} more bytes, {remaining} left")]
+    Truncated { needed: usize, remaining: usize },
+    #[error("invalid length {0}")]
+    InvalidLength(i32),
+    #[error("string is not valid UTF-8")]
+    InvalidUtf8,
+    #[error("{0} unexpected bytes after the record")]
+    TrailingBytes(usize),
+    #[error("invalid value {value} for {what}")]
+    InvalidValue { what: &'static str, value: i64 },
+}
+
+/// A cursor over an input slice; every read is bounds-checked.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    input: &'a [u8],
+    position: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(input: &'a [u8]) -> Self {
+        Reader { input, position: 0 }
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.input.len() - self.position
+    }
+
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    /// The bytes not read yet, without consuming them.
+    pub fn rest(&self) -> &'a [u8] {
+        &self.input[self.position..]
+    }
+
+    pub fn take(&mut self, count: usize) -> Result<&'a [u8], JuteError> {
+        if count > self.remaining() {
+            return Err(JuteError::Truncated { needed: count, remaining: self.remaining() });
+        }
+        let slice = &self.input[self.position..self.position + count];
+        self.position += count;
+        Ok(slice)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], JuteError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    pub fn read_u8(&mut self) -> Result<u8, JuteError> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    pub fn read_i32(&mut self) -> Result<i32, JuteError> {
+        Ok(i32::from_be_bytes(self.array()?))
+    }
+
+    pub fn read_i64(&mut self) -> Result<i64, JuteError> {
+        Ok(i64::from_be_bytes(self.array()?))
+    }
+
+    /// Reads a length prefix: `None` for -1 (null), an error for any other negative value or for a
+    /// length longer than what is left (each element is at least `min_element_size` bytes).
+    pub fn read_length(&mut self, min_element_size: usize) -> Result<Option<usize>, JuteError> {
+        let length = self.read_i32()?;
+        if length == -1 {
+            return Ok(None);
+        }
+        if length < 0 {
+            return Err(JuteError::InvalidLength(length));
+        }
+        let length = length as usize;
+        if length.saturating_mul(min_element_size) > self.remaining() {
+            return Err(JuteError::Truncated {
+                needed: length.saturating_mul(min_element_size),
+                remaining: self.remaining(),
+            });
+        }
+        Ok(Some(length))
+    }
+
+    /// Fails unless the whole input was consumed.
+    pub fn finish(&self) -> Result<(), JuteError> {
+        match self.remaining() {
+            0 => Ok(()),
+            extra => Err(JuteError::TrailingBytes(extra)),
+        }
+    }
+}
+
+/// A value with a jute encoding: primitives, strings, buffers, vectors and records.
+pub trait Field: Sized {
+    fn write(&self, out: &mut Vec<u8>);
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError>;
+    /// The smallest encoding, used to bound vector counts by the bytes that remain.
+    const MIN_SIZE: usize = 1;
+}
+
+/// A jute record (a class in zookeeper.jute).
+pub trait Record: Field {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write(&mut out);
+        out
+    }
+
+    /// Decodes a record that must span the whole input.
+    fn decode(input: &[u8]) -> Result<Self, JuteError> {
+        let mut reader = Reader::new(input);
+        let record = Self::read(&mut reader)?;
+        reader.finish()?;
+        Ok(record)
+    }
+}
+
+impl Field for u8 {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.put_u8(*self);
+    }
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        reader.read_u8()
+    }
+}
+
+impl Field for bool {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.put_u8(u8::from(*self));
+    }
+    // Java's reader treats any non-zero byte as true.
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        Ok(reader.read_u8()? != 0)
+    }
+}
+
+impl Field for i32 {
+    const MIN_SIZE: usize = 4;
+    fn write(&self, out: &mut Vec<u8>) {
+        out.put_i32(*self);
+    }
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        reader.read_i32()
+    }
+}
+
+impl Field for i64 {
+    const MIN_SIZE: usize = 8;
+    fn write(&self, out: &mut Vec<u8>) {
+        out.put_i64(*self);
+    }
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        reader.read_i64()
+    }
+}
+
+fn write_length(out: &mut Vec<u8>, length: usize) {
+    // Lengths come from values already bounded by the frame size; i32::MAX is never reached.
+    out.put_i32(i32::try_from(length).unwrap_or(i32::MAX));
+}
+
+/// ustring: null decodes as "".
+impl Field for String {
+    const MIN_SIZE: usize = 4;
+    fn write(&self, out: &mut Vec<u8>) {
+        write_length(out, self.len());
+        out.put_slice(self.as_bytes());
+    }
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        Ok(Option::<String>::read(reader)?.unwrap_or_default())
+    }
+}
+
+/// A ustring whose null (-1) is kept apart from "".
+impl Field for Option<String> {
+    const MIN_SIZE: usize = 4;
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            None => out.put_i32(-1),
+            Some(text) => text.write(out),
+        }
+    }
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        match reader.read_length(1)? {
+            None => Ok(None),
+            Some(length) => {
+                let bytes = reader.take(length)?;
+                String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| JuteError::InvalidUtf8)
+            }
+        }
+    }
+}
+
+/// buffer: null decodes as empty.
+impl Field for Bytes {
+    const MIN_SIZE: usize = 4;
+    fn write(&self, out: &mut Vec<u8>) {
+        write_length(out, self.len());
+        out.put_slice(self);
+    }
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        Ok(Option::<Bytes>::read(reader)?.unwrap_or_default())
+    }
+}
+
+/// A buffer whose null (-1) is kept apart from empty: znode data.
+impl Field for Option<Bytes> {
+    const MIN_SIZE: usize = 4;
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            None => out.put_i32(-1),
+            Some(bytes) => bytes.write(out),
+        }
+    }
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        match reader.read_length(1)? {
+            None => Ok(None),
+            Some(length) => Ok(Some(Bytes::copy_from_slice(reader.take(length)?))),
+        }
+    }
+}
+
+/// vector<T>: null decodes as empty.
+impl<T: Field> Field for Vec<T> {
+    const MIN_SIZE: usize = 4;
+    fn write(&self, out: &mut Vec<u8>) {
+        write_length(out, self.len());
+        for element in self {
+            element.write(out);
+        }
+    }
+    fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
+        let count = reader.read_length(T::MIN_SIZE)?.unwrap_or(0);
+        let mut elements = Vec::with_capacity(count);
+        for _ in 0..count {
+            elements.push(T::read(reader)?);
+        }
+        Ok(elements)
+    }
+}
+
+/// Declares jute records: a plain struct whose fields are encoded in declaration order.
+#[macro_export]
+macro_rules! jute_record {
+    ($(
+        $(#[$meta:meta])*
+        pub struct $name:ident { $( $(#[$field_meta:meta])* pub $field:ident : $type:ty ),* $(,)? }
+    )*) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Default)]
+        pub struct $name { $( $(#[$field_meta])* pub $field: $type ),* }
+
+        impl $crate::Field for $name {
+            fn write(&self, _out: &mut Vec<u8>) {
+                $( $crate::Field::write(&self.$field, _out); )*
+            }
+            fn read(_reader: &mut $crate::Reader<'_>) -> Result<Self, $crate::JuteError> {
+                Ok($name { $( $field: <$type as $crate::Field>::read(_reader)? ),* })
+            }
+        }
+
+        impl $crate::Record for $name {}
+    )*};
+}
