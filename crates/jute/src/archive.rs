@@ -259,7 +259,7 @@ macro_rules! jute_record {
         pub struct $name:ident { $( $(#[$field_meta:meta])* pub $field:ident : $type:ty ),* $(,)? }
     )*) => {$(
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Default)]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
         pub struct $name { $( $(#[$field_meta])* pub $field: $type ),* }
 
         impl $crate::Field for $name {
