@@ -1,0 +1,138 @@
+//! One client connection: framing, the four-letter-word sniff, the handshake, and a writer task.
+//!
+//! Everything a connection decodes goes to the core in arrival order; everything it writes comes
+//! from the core. Bad input closes this connection only.
+
+use crate::core::{ConnectionId, CoreMessage, Outgoing};
+use crate::fourlw;
+use jute::proto::{ConnectRequest, RequestHeader};
+use jute::request::Request;
+use jute::{Field, Reader, Record};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+
+/// Why a connection ended early; logged, never fatal to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Frame(#[from] jute::frame::FrameError),
+    #[error("malformed {what}: {source}")]
+    Malformed { what: &'static str, source: jute::JuteError },
+    #[error("server is shutting down")]
+    CoreGone,
+}
+
+pub async fn serve_connection(
+    stream: TcpStream,
+    conn: ConnectionId,
+    remote: SocketAddr,
+    core: mpsc::UnboundedSender<CoreMessage>,
+    max_buffer: usize,
+) {
+    let result = run(stream, conn, remote, &core, max_buffer).await;
+    if let Err(error) = &result {
+        tracing::debug!("Connection from {} closed: {}", remote, error);
+    }
+    let _ = core.send(CoreMessage::Closed { conn });
+}
+
+async fn run(
+    stream: TcpStream,
+    conn: ConnectionId,
+    remote: SocketAddr,
+    core: &mpsc::UnboundedSender<CoreMessage>,
+    max_buffer: usize,
+) -> Result<(), ConnectionError> {
+    let _ = stream.set_nodelay(true);
+    let (read_half, mut write_half) = stream.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, read_half);
+    let mut prefix = [0u8; 4];
+    reader.read_exact(&mut prefix).await?;
+    if let Some(word) = fourlw::is_four_letter_word(&prefix) {
+        let (reply, answer) = oneshot::channel();
+        core.send(CoreMessage::FourLetter { word: word.to_string(), reply })
+            .map_err(|_| ConnectionError::CoreGone)?;
+        let text = answer.await.map_err(|_| ConnectionError::CoreGone)?;
+        write_half.write_all(text.as_bytes()).await?;
+        write_half.shutdown().await?;
+        return Ok(());
+    }
+    let length = jute::frame::frame_length(prefix, max_buffer)?;
+    let mut payload = vec![0u8; length];
+    reader.read_exact(&mut payload).await?;
+    let request = ConnectRequest::decode(&payload)
+        .map_err(|source| ConnectionError::Malformed { what: "ConnectRequest", source })?;
+
+    let (outbound, outgoing) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_loop(write_half, outgoing));
+    let (established_tx, established_rx) = oneshot::channel();
+    core.send(CoreMessage::Connect { conn, remote, request, outbound, established: established_tx })
+        .map_err(|_| ConnectionError::CoreGone)?;
+    // Like Java, read nothing more until the session is established.
+    let established = established_rx.await.unwrap_or(false);
+    if !established {
+        let _ = writer.await;
+        return Ok(());
+    }
+    let result = read_loop(&mut reader, conn, core, max_buffer).await;
+    // The core sends Close when it wants the connection gone; a read error ends it from this side.
+    writer.abort();
+    result
+}
+
+async fn read_loop(
+    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    conn: ConnectionId,
+    core: &mpsc::UnboundedSender<CoreMessage>,
+    max_buffer: usize,
+) -> Result<(), ConnectionError> {
+    let mut payload = Vec::new();
+    loop {
+        let mut prefix = [0u8; 4];
+        reader.read_exact(&mut prefix).await?;
+        let length = jute::frame::frame_length(prefix, max_buffer)?;
+        payload.resize(length, 0);
+        reader.read_exact(&mut payload).await?;
+        let mut cursor = Reader::new(&payload);
+        let header = RequestHeader::read(&mut cursor)
+            .map_err(|source| ConnectionError::Malformed { what: "RequestHeader", source })?;
+        let body = Request::decode(header.r#type, cursor.rest());
+        core.send(CoreMessage::Request { conn, header, body }).map_err(|_| ConnectionError::CoreGone)?;
+    }
+}
+
+/// Writes frames as the core produces them, coalescing whatever is queued into one write.
+async fn write_loop(mut writer: OwnedWriteHalf, mut outgoing: mpsc::UnboundedReceiver<Outgoing>) {
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    while let Some(first) = outgoing.recv().await {
+        let mut close = false;
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Outgoing::Frame(frame) => buffer.extend_from_slice(&frame),
+                Outgoing::Close => {
+                    close = true;
+                    break;
+                }
+            }
+            if buffer.len() < 1 << 20 {
+                next = outgoing.try_recv().ok();
+            }
+        }
+        if !buffer.is_empty() {
+            if writer.write_all(&buffer).await.is_err() {
+                return;
+            }
+            buffer.clear();
+        }
+        if close {
+            let _ = writer.shutdown().await;
+            return;
+        }
+    }
+}

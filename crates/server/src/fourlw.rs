@@ -1,0 +1,350 @@
+//! Four-letter words: the text Java 3.8 prints for each, and the whitelist.
+
+use crate::sessions::SessionTracker;
+use crate::settings::Settings;
+use crate::stats::{ConnectionStats, ServerStats};
+use datatree::DataTree;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+/// The version line clients and tools read (`zkServer.sh status`, `srvr`, `mntr`).
+pub const VERSION: &str =
+    concat!("3.8.0-ferrokeeper-", env!("CARGO_PKG_VERSION"), ", built on 1970-01-01 00:00 UTC");
+
+/// Every word Java 3.8 knows; any other first four bytes are read as a frame length.
+pub const WORDS: &[&str] = &[
+    "conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "hash", "isro", "mntr", "ruok", "srst", "srvr",
+    "stat", "stmk", "wchc", "wchp", "wchs",
+];
+
+pub fn is_four_letter_word(prefix: &[u8; 4]) -> Option<&'static str> {
+    WORDS.iter().copied().find(|word| word.as_bytes() == prefix)
+}
+
+/// A moment's view of the server, taken by the core.
+pub struct View<'a> {
+    pub settings: &'a Settings,
+    pub stats: &'a ServerStats,
+    pub tree: &'a DataTree,
+    pub sessions: &'a SessionTracker,
+    pub connections: Vec<ConnectionView>,
+    pub outstanding: usize,
+    pub uptime_ms: u64,
+}
+
+pub struct ConnectionView {
+    pub remote: SocketAddr,
+    pub session_id: i64,
+    pub timeout_ms: i32,
+    pub queued: usize,
+    pub stats: ConnectionStats,
+    pub established_at_ms: i64,
+}
+
+/// A side effect some words have.
+pub enum Action {
+    None,
+    ResetServerStats,
+    ResetConnectionStats,
+}
+
+/// Java prints doubles through Double.toString after rounding to 4 decimals.
+fn java_double(value: f64) -> String {
+    let rounded = (value * 10_000.0).round() / 10_000.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.1}")
+    } else {
+        format!("{rounded}")
+    }
+}
+
+pub fn execute(word: &str, view: &View<'_>) -> (String, Action) {
+    if !view.settings.whitelist.allows(word) {
+        return (format!("{word} is not executed because it is not in the whitelist.\n"), Action::None);
+    }
+    match word {
+        "ruok" => ("imok".to_string(), Action::None),
+        "isro" => ("rw".to_string(), Action::None),
+        "srvr" => (server_stats(view, false), Action::None),
+        "stat" => (server_stats(view, true), Action::None),
+        "mntr" => (monitor(view), Action::None),
+        "conf" => (conf(view), Action::None),
+        "envi" => (environment(), Action::None),
+        "cons" => (connections(view, true), Action::None),
+        "crst" => ("Connection stats reset.\n".to_string(), Action::ResetConnectionStats),
+        "srst" => ("Server stats reset.\n".to_string(), Action::ResetServerStats),
+        "dirs" => (dirs(view), Action::None),
+        "wchs" => (watch_summary(view), Action::None),
+        "dump" => (dump(view), Action::None),
+        "gtmk" => ("0".to_string(), Action::None),
+        other => (format!("{other} is not yet implemented by ferrokeeper\n"), Action::None),
+    }
+}
+
+fn server_stats(view: &View<'_>, with_clients: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Zookeeper version: {VERSION}");
+    if with_clients {
+        out.push_str("Clients:\n");
+        out.push_str(&connections(view, false));
+    }
+    let stats = view.stats;
+    let _ = writeln!(
+        out,
+        "Latency min/avg/max: {}/{}/{}",
+        stats.min_latency_ms(),
+        java_double(stats.avg_latency_ms()),
+        stats.max_latency_ms()
+    );
+    let _ = writeln!(out, "Received: {}", stats.packets_received());
+    let _ = writeln!(out, "Sent: {}", stats.packets_sent());
+    let _ = writeln!(out, "Connections: {}", view.connections.len());
+    let _ = writeln!(out, "Outstanding: {}", view.outstanding);
+    let _ = writeln!(out, "Zxid: 0x{:x}", view.tree.last_processed_zxid());
+    let _ = writeln!(out, "Mode: standalone");
+    let _ = writeln!(out, "Node count: {}", view.tree.node_count());
+    out
+}
+
+/// One line per connection; `detailed` adds the session fields `cons` prints.
+fn connections(view: &View<'_>, detailed: bool) -> String {
+    let mut out = String::new();
+    for c in &view.connections {
+        let _ = write!(
+            out,
+            " /{}[1](queued={},recved={},sent={}",
+            c.remote, c.queued, c.stats.received, c.stats.sent
+        );
+        if detailed && c.session_id != 0 {
+            let s = &c.stats;
+            let avg = if s.count == 0 { 0 } else { s.total_latency_ms / s.count };
+            let _ = write!(
+                out,
+                ",sid=0x{:x},lop={},est={},to={},lcxid=0x{:x},lzxid=0x{:x},lresp={},llat={},minlat={},avglat={},maxlat={}",
+                c.session_id,
+                abbreviated_op(s.last_op),
+                c.established_at_ms,
+                c.timeout_ms,
+                s.last_cxid,
+                s.last_zxid,
+                c.established_at_ms,
+                s.last_latency_ms,
+                s.min_latency_ms.unwrap_or(0),
+                avg,
+                s.max_latency_ms
+            );
+        }
+        out.push_str(")\n");
+    }
+    out.push('\n');
+    out
+}
+
+/// Java's `cons` prints operation abbreviations (Request.op2String is not used there).
+fn abbreviated_op(opcode: i32) -> &'static str {
+    use jute::consts::op;
+    match opcode {
+        op::CREATE | op::CREATE2 | op::CREATE_TTL | op::CREATE_CONTAINER => "CREA",
+        op::DELETE | op::DELETE_CONTAINER => "DELE",
+        op::EXISTS => "EXIS",
+        op::GET_DATA => "GETD",
+        op::SET_DATA => "SETD",
+        op::GET_ACL => "GETA",
+        op::SET_ACL => "SETA",
+        op::GET_CHILDREN => "GETC",
+        op::GET_CHILDREN2 => "GETC",
+        op::SYNC => "SYNC",
+        op::PING => "PING",
+        op::MULTI => "MULT",
+        op::CLOSE_SESSION => "CLOS",
+        op::SET_WATCHES | op::SET_WATCHES2 => "SETW",
+        _ => "NA",
+    }
+}
+
+fn monitor(view: &View<'_>) -> String {
+    let stats = view.stats;
+    let tree = view.tree;
+    let (open_fds, max_fds) = file_descriptors();
+    let lines: Vec<(&str, String)> = vec![
+        ("zk_version", VERSION.to_string()),
+        ("zk_server_state", "standalone".to_string()),
+        ("zk_ephemerals_count", tree.ephemerals_count().to_string()),
+        ("zk_num_alive_connections", view.connections.len().to_string()),
+        ("zk_avg_latency", java_double(stats.avg_latency_ms())),
+        ("zk_outstanding_requests", view.outstanding.to_string()),
+        ("zk_znode_count", tree.node_count().to_string()),
+        ("zk_global_sessions", view.sessions.len().to_string()),
+        ("zk_non_mtls_remote_conn_count", "0".to_string()),
+        ("zk_packets_sent", stats.packets_sent().to_string()),
+        ("zk_packets_received", stats.packets_received().to_string()),
+        ("zk_connection_drop_probability", "0.0".to_string()),
+        ("zk_watch_count", tree.watch_count().to_string()),
+        ("zk_auth_failed_count", stats.auth_failed_count().to_string()),
+        ("zk_min_latency", stats.min_latency_ms().to_string()),
+        ("zk_max_file_descriptor_count", max_fds.to_string()),
+        ("zk_approximate_data_size", tree.approximate_data_size().to_string()),
+        ("zk_open_file_descriptor_count", open_fds.to_string()),
+        ("zk_local_sessions", "0".to_string()),
+        ("zk_uptime", view.uptime_ms.to_string()),
+        ("zk_max_latency", stats.max_latency_ms().to_string()),
+        ("zk_outstanding_tls_handshake", "0".to_string()),
+        ("zk_non_mtls_local_conn_count", "0".to_string()),
+    ];
+    let mut out = String::new();
+    for (key, value) in lines {
+        let _ = writeln!(out, "{key}\t{value}");
+    }
+    out
+}
+
+fn file_descriptors() -> (u64, u64) {
+    let open = std::fs::read_dir("/proc/self/fd").map(|d| d.count() as u64).unwrap_or(0);
+    let max = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|limits| {
+            limits
+                .lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0);
+    (open, max)
+}
+
+fn dir_size(path: &std::path::Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum()
+        })
+        .unwrap_or(0)
+}
+
+fn conf(view: &View<'_>) -> String {
+    let s = view.settings;
+    let snap_dir = s.data_dir.join("version-2");
+    let log_dir = s.data_log_dir.join("version-2");
+    let mut out = String::new();
+    let _ = writeln!(out, "clientPort={}", s.client_address.port());
+    let _ = writeln!(out, "secureClientPort=-1");
+    let _ = writeln!(out, "dataDir={}", absolute(&snap_dir));
+    let _ = writeln!(out, "dataDirSize={}", dir_size(&snap_dir));
+    let _ = writeln!(out, "dataLogDir={}", absolute(&log_dir));
+    let _ = writeln!(out, "dataLogSize={}", dir_size(&log_dir));
+    let _ = writeln!(out, "tickTime={}", s.tick_time_ms);
+    let _ = writeln!(out, "maxClientCnxns={}", s.max_client_cnxns);
+    let _ = writeln!(out, "minSessionTimeout={}", s.min_session_timeout_ms);
+    let _ = writeln!(out, "maxSessionTimeout={}", s.max_session_timeout_ms);
+    let _ = writeln!(out, "clientPortListenBacklog=-1");
+    let _ = writeln!(out, "serverId=0");
+    out
+}
+
+fn absolute(path: &std::path::Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+}
+
+fn dirs(view: &View<'_>) -> String {
+    let s = view.settings;
+    format!(
+        "datadir_size: {}\nlogdir_size: {}\n",
+        dir_size(&s.data_dir.join("version-2")),
+        dir_size(&s.data_log_dir.join("version-2"))
+    )
+}
+
+fn environment() -> String {
+    let mut out = String::from("Environment:\n");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let _ = writeln!(out, "zookeeper.version={VERSION}");
+    let _ = writeln!(out, "host.name={}", host.trim());
+    let _ = writeln!(out, "java.version=<NA>");
+    let _ = writeln!(out, "java.vendor=<NA>");
+    let _ = writeln!(out, "java.home=<NA>");
+    let _ = writeln!(out, "java.class.path=<NA>");
+    let _ = writeln!(out, "java.library.path=<NA>");
+    let _ = writeln!(out, "java.io.tmpdir={}", std::env::temp_dir().display());
+    let _ = writeln!(out, "java.compiler=<NA>");
+    let _ = writeln!(out, "os.name=Linux");
+    let _ = writeln!(
+        out,
+        "os.arch={}",
+        if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }
+    );
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let _ = writeln!(out, "os.version={}", release.trim());
+    let _ = writeln!(out, "user.name={}", std::env::var("USER").unwrap_or_default());
+    let _ = writeln!(out, "user.home={}", std::env::var("HOME").unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "user.dir={}",
+        std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
+    );
+    let (free, total) = memory_mb();
+    let _ = writeln!(out, "os.memory.free={free}MB");
+    let _ = writeln!(out, "os.memory.max={total}MB");
+    let _ = writeln!(out, "os.memory.total={total}MB");
+    out
+}
+
+fn memory_mb() -> (u64, u64) {
+    let info = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| {
+        info.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    (field("MemAvailable:"), field("MemTotal:"))
+}
+
+fn watch_summary(view: &View<'_>) -> String {
+    let summary = view.tree.watch_summary();
+    format!(
+        "{} connections watching {} paths\nTotal watches:{}\n",
+        summary.connections, summary.paths, summary.total
+    )
+}
+
+fn dump(view: &View<'_>) -> String {
+    let mut out = String::from("SessionTracker dump:\n");
+    let buckets: Vec<_> = view.sessions.buckets().collect();
+    let _ = writeln!(out, "Session Sets ({})/({}):", buckets.len(), view.sessions.len());
+    for (bucket, sessions) in buckets {
+        let _ = writeln!(out, "{} expire at {}:", sessions.len(), bucket);
+        for session in sessions {
+            let _ = writeln!(out, "\t0x{session:x}");
+        }
+    }
+    out.push_str("ephemeral nodes dump:\n");
+    let owners = view.tree.ephemeral_sessions();
+    let _ = writeln!(out, "Sessions with Ephemerals ({}):", owners.len());
+    for session in owners {
+        let _ = writeln!(out, "0x{session:x}:");
+        for path in view.tree.ephemerals_of(session) {
+            let _ = writeln!(out, "\t{path}");
+        }
+    }
+    out.push_str("Connections dump:\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_print_as_java_prints_them() {
+        assert_eq!(java_double(0.0), "0.0");
+        assert_eq!(java_double(1.61962), "1.6196");
+        assert_eq!(java_double(16.0), "16.0");
+        assert_eq!(java_double(78.571428), "78.5714");
+    }
+
+    #[test]
+    fn only_known_words_are_commands() {
+        assert_eq!(is_four_letter_word(b"ruok"), Some("ruok"));
+        assert_eq!(is_four_letter_word(b"abcd"), None);
+    }
+}

@@ -1,0 +1,93 @@
+//! Logs on stdout in the shape operators know from Java ZooKeeper:
+//! `2026-11-25 15:09:32,123 [myid:1] - INFO  [component] - message`.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+static MY_ID: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the id shown in `[myid:N]` (empty until known, as in Java).
+pub fn set_my_id(id: u64) {
+    MY_ID.store(id, Ordering::Relaxed);
+}
+
+struct JavaLikeFormat;
+
+impl<S, N> FormatEvent<S, N> for JavaLikeFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let now = time_now();
+        let id = MY_ID.load(Ordering::Relaxed);
+        let my_id = if id == 0 { String::new() } else { id.to_string() };
+        let metadata = event.metadata();
+        let component = metadata.target().rsplit("::").next().unwrap_or("");
+        write!(writer, "{now} [myid:{my_id}] - {:<5} [{component}] - ", metadata.level().as_str())?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// UTC wall time as `YYYY-MM-DD HH:MM:SS,mmm`.
+fn time_now() -> String {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since_epoch.as_secs() as i64;
+    let millis = since_epoch.subsec_millis();
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02},{millis:03}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Installs the stdout logger; the level comes from `level`, else RUST_LOG / FK_LOG_LEVEL, else info.
+pub fn init(level: Option<&str>) {
+    let filter = level
+        .map(|l| l.to_ascii_lowercase())
+        .or_else(|| std::env::var("FK_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase()))
+        .map(EnvFilter::new)
+        .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .event_format(JavaLikeFormat)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_convert_like_the_calendar() {
+        assert_eq!(super::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(super::civil_from_days(20_417), (2025, 11, 25));
+    }
+}

@@ -1,0 +1,85 @@
+//! Starting a standalone server: the listener, the per-IP connection limit, the core task, ticks.
+
+use crate::connection::serve_connection;
+use crate::core::{Core, CoreMessage, MemoryPersister};
+use crate::settings::Settings;
+use crate::stats::ServerStats;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// Runs a standalone server until the process is stopped.
+pub async fn run_standalone(settings: Settings) -> std::io::Result<()> {
+    let settings = Arc::new(settings);
+    let listener = TcpListener::bind(settings.client_address).await?;
+    tracing::info!("binding to port {}", listener.local_addr()?);
+    serve(listener, settings).await
+}
+
+/// Serves on an already bound listener (tests bind port 0).
+pub async fn serve(listener: TcpListener, settings: Arc<Settings>) -> std::io::Result<()> {
+    let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMessage>();
+    let stats = Arc::new(ServerStats::default());
+    let mut core = Core::new(settings.clone(), Box::new(MemoryPersister::new(core_tx.clone())), stats);
+    tokio::spawn(async move {
+        while let Some(message) = core_rx.recv().await {
+            core.handle(message);
+        }
+    });
+    let tick_tx = core_tx.clone();
+    let tick = std::time::Duration::from_millis(settings.tick_time_ms.max(1));
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick);
+        loop {
+            interval.tick().await;
+            if tick_tx.send(CoreMessage::Tick).is_err() {
+                return;
+            }
+        }
+    });
+
+    let per_ip: Arc<parking_lot::Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+    let mut next_conn = 1u64;
+    loop {
+        let (stream, remote) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!("accept failed: {}", error);
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let ip = remote.ip();
+        {
+            let mut counts = per_ip.lock();
+            let count = counts.entry(ip).or_default();
+            if settings.max_client_cnxns > 0 && *count >= settings.max_client_cnxns {
+                tracing::warn!(
+                    "Too many connections from {} - max is {}",
+                    remote.ip(),
+                    settings.max_client_cnxns
+                );
+                drop(stream);
+                continue;
+            }
+            *count += 1;
+        }
+        let conn = next_conn;
+        next_conn += 1;
+        let core = core_tx.clone();
+        let per_ip = per_ip.clone();
+        let max_buffer = settings.max_buffer;
+        tokio::spawn(async move {
+            serve_connection(stream, conn, remote, core, max_buffer).await;
+            let mut counts = per_ip.lock();
+            if let Some(count) = counts.get_mut(&ip) {
+                *count -= 1;
+                if *count == 0 {
+                    counts.remove(&ip);
+                }
+            }
+        });
+    }
+}
