@@ -1,28 +1,12 @@
 //! What the running server needs from its configuration, resolved once at start.
 
-use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-
-/// Four-letter words the server may answer (`4lw.commands.whitelist`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Whitelist {
-    All,
-    Only(BTreeSet<String>),
-}
-
-impl Whitelist {
-    pub fn allows(&self, word: &str) -> bool {
-        match self {
-            Whitelist::All => true,
-            Whitelist::Only(words) => words.contains(word),
-        }
-    }
-}
+use crate::config::{ConfigError, FourLetterWordWhitelist, ServerConfig};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// 1 in standalone, as Java.
+    /// 1 in standalone, as Java (session ids carry it in their top byte).
     pub server_id: u64,
     pub client_address: SocketAddr,
     pub data_dir: PathBuf,
@@ -34,40 +18,73 @@ pub struct Settings {
     pub max_client_cnxns: usize,
     /// jute.maxbuffer: the largest frame accepted.
     pub max_buffer: usize,
-    pub whitelist: Whitelist,
+    pub whitelist: FourLetterWordWhitelist,
     pub extended_types_enabled: bool,
     pub skip_acl: bool,
     pub super_digest: Option<String>,
     pub container_check_interval_ms: u64,
     pub container_max_per_minute: u64,
     pub reconfig_enabled: bool,
-    /// The `conf` word's view of the configuration: (key, value) in Java's order.
-    pub conf_lines: Vec<(String, String)>,
+}
+
+/// Loads `config` (a zoo.cfg), or the built-in standalone defaults when there is none, and logs
+/// every key we do not know.
+pub fn load(config: Option<&Path>) -> Result<Settings, ConfigError> {
+    let config = match config {
+        Some(path) => ServerConfig::load(path)?,
+        None => ServerConfig::default_standalone(),
+    };
+    for (key, value, line) in &config.unknown {
+        tracing::warn!("{}:{}: unknown key {}={} ignored", config.source, line, key, value);
+    }
+    for warning in &config.warnings {
+        tracing::warn!("{}", warning);
+    }
+    Settings::from_config(&config)
 }
 
 impl Settings {
-    /// `ferrokeeper serve` with no file: clientPort 2181, dataDir ./data, tickTime 2000.
-    pub fn standalone_defaults() -> Settings {
-        let tick = 2000;
-        Settings {
-            server_id: 1,
-            client_address: SocketAddr::from(([0, 0, 0, 0], 2181)),
-            data_dir: PathBuf::from("data"),
-            data_log_dir: PathBuf::from("data"),
-            tick_time_ms: tick,
-            min_session_timeout_ms: 2 * tick as i32,
-            max_session_timeout_ms: 20 * tick as i32,
-            max_client_cnxns: 60,
-            max_buffer: jute::consts::DEFAULT_MAX_BUFFER,
-            whitelist: Whitelist::Only(["srvr".to_string()].into_iter().collect()),
-            extended_types_enabled: false,
-            skip_acl: false,
-            super_digest: None,
-            container_check_interval_ms: 60_000,
-            container_max_per_minute: 10_000,
-            reconfig_enabled: false,
-            conf_lines: Vec::new(),
-        }
+    pub fn from_config(config: &ServerConfig) -> Result<Settings, ConfigError> {
+        let port = config.client_port.ok_or_else(|| ConfigError::Missing {
+            file: config.source.clone(),
+            key: "clientPort".into(),
+            reason: String::new(),
+        })?;
+        let ip: IpAddr = match config.client_port_address.as_deref() {
+            None => IpAddr::from([0, 0, 0, 0]),
+            Some(host) => host.parse().unwrap_or_else(|_| {
+                std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+                    .ok()
+                    .and_then(|mut addrs| addrs.next())
+                    .map(|a| a.ip())
+                    .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+            }),
+        };
+        let raw_u64 = |key: &str, default: u64| -> u64 {
+            config
+                .raw_value(key)
+                .or_else(|| config.raw_value(&format!("zookeeper.{key}")))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
+        };
+        Ok(Settings {
+            server_id: if config.is_standalone() { 1 } else { config.server_id.unwrap_or(1) },
+            client_address: SocketAddr::new(ip, port),
+            data_dir: config.data_dir.clone(),
+            data_log_dir: config.data_log_dir.clone(),
+            tick_time_ms: u64::from(config.tick_time_ms),
+            min_session_timeout_ms: config.min_session_timeout_ms() as i32,
+            max_session_timeout_ms: config.max_session_timeout_ms() as i32,
+            max_client_cnxns: config.max_client_cnxns as usize,
+            max_buffer: config.jute_maxbuffer as usize,
+            whitelist: config.four_letter_words.clone(),
+            extended_types_enabled: config.extended_types_enabled,
+            skip_acl: config.skip_acl,
+            super_digest: config.super_digest.clone(),
+            container_check_interval_ms: raw_u64("znode.container.checkIntervalMs", 60_000),
+            container_max_per_minute: raw_u64("znode.container.maxPerMinute", 10_000),
+            reconfig_enabled: config.reconfig_enabled,
+        })
     }
 
     /// Clamps a requested session timeout into [min, max].
