@@ -71,6 +71,29 @@ impl AclCache {
         }
     }
 
+    /// Forgets every entry before a snapshot is loaded; the id counter stays (Java's aclIndex is
+    /// not reset either, so a loaded tree never reuses an id handed out before the load).
+    pub fn clear_for_load(&mut self) {
+        self.by_id.clear();
+        self.by_list.clear();
+    }
+
+    /// Drops entries no node refers to (after a snapshot load, as Java's purgeUnused).
+    pub fn purge_unused(&mut self) {
+        let unused: Vec<i64> =
+            self.by_id.iter().filter(|(_, (_, count))| *count == 0).map(|(id, _)| *id).collect();
+        for id in unused {
+            if let Some((list, _)) = self.by_id.remove(&id) {
+                self.by_list.remove(&list);
+            }
+        }
+    }
+
+    /// How many nodes refer to `acl_id` (0 for unknown ids and for -1, which is not counted).
+    pub fn reference_count(&self, acl_id: i64) -> u64 {
+        self.by_id.get(&acl_id).map_or(0, |(_, count)| *count)
+    }
+
     /// Entries in id order, for snapshots.
     pub fn entries(&self) -> Vec<(i64, &[Acl])> {
         let mut entries: Vec<_> = self.by_id.iter().map(|(id, (list, _))| (*id, list.as_slice())).collect();

@@ -19,3 +19,5 @@ pub mod watch;
 
 pub use node::Node;
 pub use tree::DataTree;
+pub use tree::{ApplyOutcome, TxnResult};
+pub use watch::{WatchNotification, WatchSummary, WatcherId};

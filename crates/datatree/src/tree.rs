@@ -1,29 +1,172 @@
 //! The tree itself and [`DataTree::apply`].
+//!
+//! `apply` is Java's `DataTree.processTxn` plus the session bookkeeping Java keeps next to the
+//! tree (ZKDatabase's sessionsWithTimeouts). It never fails: a txn that does not fit the tree
+//! (NoNode, NodeExists, ...) yields that code in [`TxnResult::err`] and changes what Java
+//! changes in that case, because replaying the log over a fuzzy snapshot meets such txns and
+//! must end in the same tree Java ends in.
 
-use crate::acl_cache::AclCache;
-use crate::node::Node;
-use crate::watch::WatchManager;
-use jute::records::Acl;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use crate::acl_cache::{AclCache, OPEN_ACL_UNSAFE_ID};
+use crate::node::{EphemeralKind, Node, CONTAINER_EPHEMERAL_OWNER};
+use crate::watch::{WatchManager, WatchNotification};
+use bytes::Bytes;
+use jute::consts::{err, event_type, op, perms};
+use jute::records::{Acl, Stat, StatPersisted};
+use jute::request::OpResult;
+use jute::txn::{ErrorTxn, TxnBody, TxnHeader};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// `/zookeeper`, the built-in subtree.
+pub const ZOOKEEPER_PATH: &str = "/zookeeper";
+/// `/zookeeper/quota`.
+pub const QUOTA_PATH: &str = "/zookeeper/quota";
+/// `/zookeeper/config`, the dynamic configuration (readable by anyone, writable by reconfig).
+pub const CONFIG_PATH: &str = "/zookeeper/config";
+
+/// What applying one txn did (Java's ProcessTxnResult).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TxnResult {
+    /// 0, the error a txn carried (error txn), or what went wrong applying it (NoNode,
+    /// NodeExists: only seen when replaying over a fuzzy snapshot). For a multi: the first
+    /// non-zero sub-result, so a failed multi carries its failing op's code here even though the
+    /// client's reply header says 0.
+    pub err: i32,
+    /// The path the txn names; empty for session and error txns.
+    pub path: String,
+    /// For create2/createTTL/createContainer, setData, setACL (and reconfig): the node's stat
+    /// afterwards.
+    pub stat: Option<Stat>,
+    /// For a multi: one result per sub-txn. In a failed multi every one is an error result
+    /// (`txn_type` -1): 0 before the failing op, its code, then -2 (RuntimeInconsistency).
+    pub multi: Vec<TxnResult>,
+    /// The txn type (opcode); -1 for an error (sub-)txn.
+    pub txn_type: i32,
+}
+
+impl TxnResult {
+    /// The reply of a multi: one [`OpResult`] per sub-result, as FinalRequestProcessor builds it.
+    pub fn multi_op_results(&self) -> Vec<OpResult> {
+        self.multi.iter().map(TxnResult::op_result).collect()
+    }
+
+    /// This (sub-)result as a multi reply entry.
+    pub fn op_result(&self) -> OpResult {
+        let stat = || self.stat.clone().unwrap_or_default();
+        match self.txn_type {
+            // A sub-txn that failed while being applied (replay only) answers with its code.
+            _ if self.err != err::OK => OpResult::Error { err: self.err },
+            op::CHECK => OpResult::Check,
+            op::CREATE => OpResult::Create { path: self.path.clone() },
+            op::CREATE2 | op::CREATE_TTL | op::CREATE_CONTAINER => {
+                OpResult::Create2 { path: self.path.clone(), stat: stat() }
+            }
+            op::DELETE | op::DELETE_CONTAINER => OpResult::Delete,
+            op::SET_DATA => OpResult::SetData { stat: stat() },
+            _ => OpResult::Error { err: self.err },
+        }
+    }
+}
+
+/// [`DataTree::apply`]'s answer: the result for the reply, and the watch events to send
+/// (in order) before that reply.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApplyOutcome {
+    pub result: TxnResult,
+    pub events: Vec<WatchNotification>,
+}
 
 /// Every znode by full path (as Java's NodeHashMap), plus what hangs off them.
-#[derive(Debug)]
+///
+/// Java also maps the empty path `""` to the root; lookups here do the same ([`DataTree::get_node`]
+/// of `""` is the root) and [`DataTree::node_count`] counts that alias as Java does.
+#[derive(Debug, Clone)]
 pub struct DataTree {
     pub(crate) nodes: HashMap<String, Node>,
     pub(crate) acl_cache: AclCache,
-    /// Ephemeral paths per owning session.
-    pub(crate) ephemerals: HashMap<i64, BTreeSet<String>>,
-    pub(crate) containers: HashSet<String>,
-    pub(crate) ttls: HashSet<String>,
-    /// Live sessions and their timeouts (Java keeps these in ZKDatabase; snapshots store them).
-    pub(crate) sessions: HashMap<i64, i32>,
+    /// Ephemeral paths per owning session. A session whose ephemerals were all deleted keeps an
+    /// empty set until it closes, as in Java (the `dump` word lists it).
+    pub(crate) ephemerals: BTreeMap<i64, BTreeSet<String>>,
+    pub(crate) containers: BTreeSet<String>,
+    pub(crate) ttls: BTreeSet<String>,
+    /// Live global sessions and their timeouts (Java keeps these in ZKDatabase; snapshots store
+    /// them).
+    pub(crate) sessions: BTreeMap<i64, i32>,
     pub(crate) watches: WatchManager,
     pub(crate) last_processed_zxid: i64,
+    /// Java's cached nodeDataSize: path lengths (UTF-16 units) plus data lengths.
+    pub(crate) data_size: i64,
+}
+
+/// Who and when, from the txn header.
+#[derive(Debug, Clone, Copy)]
+struct TxnContext {
+    client_id: i64,
+    zxid: i64,
+    time: i64,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        DataTree::new()
+    }
 }
 
 impl DataTree {
+    /// The tree of a fresh server: `/`, `/zookeeper`, `/zookeeper/quota` (all-zero stat, empty
+    /// data, OPEN_ACL_UNSAFE as id -1) and `/zookeeper/config` (READ_ACL_UNSAFE, which takes ACL id
+    /// 1, and aversion -1), as Java's DataTree constructor builds them.
+    pub fn new() -> DataTree {
+        let mut tree = DataTree {
+            nodes: HashMap::new(),
+            acl_cache: AclCache::new(),
+            ephemerals: BTreeMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            sessions: BTreeMap::new(),
+            watches: WatchManager::default(),
+            last_processed_zxid: 0,
+            data_size: 0,
+        };
+        let builtin = || Node {
+            data: Some(Bytes::new()),
+            acl_id: OPEN_ACL_UNSAFE_ID,
+            stat: StatPersisted::default(),
+            children: Default::default(),
+        };
+        tree.nodes.insert("/".into(), builtin());
+        tree.nodes.insert(ZOOKEEPER_PATH.into(), builtin());
+        tree.nodes.insert(QUOTA_PATH.into(), builtin());
+        let mut config = builtin();
+        config.acl_id = tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]);
+        config.stat.aversion = -1;
+        tree.nodes.insert(CONFIG_PATH.into(), config);
+        tree.node_mut("/").children.insert("zookeeper".into());
+        let zookeeper = tree.node_mut(ZOOKEEPER_PATH);
+        zookeeper.children.insert("quota".into());
+        zookeeper.children.insert("config".into());
+        tree.data_size = tree.computed_data_size();
+        tree
+    }
+
+    /// The node at `path` (`""` is the root, as in Java).
     pub fn get_node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.nodes.get(key(path))
+    }
+
+    pub(crate) fn lookup(&self, path: &str) -> Option<&Node> {
+        self.get_node(path)
+    }
+
+    fn lookup_mut(&mut self, path: &str) -> Option<&mut Node> {
+        self.nodes.get_mut(key(path))
+    }
+
+    /// A node known to exist.
+    fn node_mut(&mut self, path: &str) -> &mut Node {
+        match self.nodes.get_mut(path) {
+            Some(node) => node,
+            None => panic!("node {path} vanished"),
+        }
     }
 
     /// The ACL list of a node.
@@ -31,7 +174,607 @@ impl DataTree {
         self.acl_cache.get(node.acl_id)
     }
 
+    pub fn acl_cache(&self) -> &AclCache {
+        &self.acl_cache
+    }
+
     pub fn last_processed_zxid(&self) -> i64 {
         self.last_processed_zxid
+    }
+
+    /// After loading a snapshot: the zxid it covers.
+    pub fn set_last_processed_zxid(&mut self, zxid: i64) {
+        self.last_processed_zxid = zxid;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // apply
+
+    /// Applies a committed txn. `body` must be the record of `header.type` (as
+    /// [`TxnBody::decode`] produces it). Also keeps the session table: createSession adds the
+    /// session, closeSession removes it and deletes its ephemerals. Raises the last processed
+    /// zxid to `header.zxid` (never lowers it).
+    pub fn apply(&mut self, header: &TxnHeader, body: &TxnBody) -> ApplyOutcome {
+        debug_assert_eq!(header.r#type, body.txn_type(), "txn header and body disagree");
+        match body {
+            TxnBody::CreateSession(txn) => {
+                self.sessions.insert(header.client_id, txn.time_out);
+            }
+            TxnBody::CloseSession(_) => {
+                self.sessions.remove(&header.client_id);
+            }
+            _ => {}
+        }
+        let context = TxnContext { client_id: header.client_id, zxid: header.zxid, time: header.time };
+        let mut events = Vec::new();
+        let result = self.process(context, header.r#type, body, &mut events);
+        if header.zxid > self.last_processed_zxid {
+            self.last_processed_zxid = header.zxid;
+        }
+        ApplyOutcome { result, events }
+    }
+
+    fn process(
+        &mut self,
+        context: TxnContext,
+        txn_type: i32,
+        body: &TxnBody,
+        events: &mut Vec<WatchNotification>,
+    ) -> TxnResult {
+        let mut result = TxnResult { txn_type, ..TxnResult::default() };
+        let zxid = context.zxid;
+        let outcome = match body {
+            TxnBody::Create(txn) | TxnBody::Create2(txn) => {
+                result.path = txn.path.clone();
+                let owner = if txn.ephemeral { context.client_id } else { 0 };
+                let create =
+                    NewNode { data: &txn.data, acl: &txn.acl, owner, parent_cversion: txn.parent_c_version };
+                self.create_node(&txn.path, create, context, events).map(|stat| {
+                    if matches!(body, TxnBody::Create2(_)) {
+                        result.stat = Some(stat);
+                    }
+                })
+            }
+            TxnBody::CreateTtl(txn) => {
+                result.path = txn.path.clone();
+                let owner = EphemeralKind::ttl_owner(txn.ttl);
+                let create =
+                    NewNode { data: &txn.data, acl: &txn.acl, owner, parent_cversion: txn.parent_c_version };
+                self.create_node(&txn.path, create, context, events).map(|stat| result.stat = Some(stat))
+            }
+            TxnBody::CreateContainer(txn) => {
+                result.path = txn.path.clone();
+                let owner = CONTAINER_EPHEMERAL_OWNER;
+                let create =
+                    NewNode { data: &txn.data, acl: &txn.acl, owner, parent_cversion: txn.parent_c_version };
+                self.create_node(&txn.path, create, context, events).map(|stat| result.stat = Some(stat))
+            }
+            TxnBody::Delete(txn) | TxnBody::DeleteContainer(txn) => {
+                result.path = txn.path.clone();
+                self.delete_node(&txn.path, zxid, events)
+            }
+            TxnBody::SetData(txn) | TxnBody::Reconfig(txn) => {
+                result.path = txn.path.clone();
+                self.set_data(&txn.path, txn.data.clone(), txn.version, context, events)
+                    .map(|stat| result.stat = Some(stat))
+            }
+            TxnBody::SetAcl(txn) => {
+                result.path = txn.path.clone();
+                self.set_acl(&txn.path, &txn.acl, txn.version).map(|stat| result.stat = Some(stat))
+            }
+            TxnBody::CreateSession(_) => Ok(()),
+            TxnBody::CloseSession(txn) => {
+                let listed = txn.as_ref().map(|txn| txn.paths2_delete.as_slice());
+                self.kill_session(context.client_id, zxid, listed, events);
+                Ok(())
+            }
+            TxnBody::Error(txn) => {
+                result.err = txn.err;
+                Ok(())
+            }
+            TxnBody::Check(txn) => {
+                result.path = txn.path.clone();
+                Ok(())
+            }
+            TxnBody::Multi(subs) => {
+                self.process_multi(context, subs, &mut result, events);
+                Ok(())
+            }
+        };
+        if let Err(code) = outcome {
+            result.err = code;
+        }
+        // Replaying a plain create (type 1 only, as Java) over a fuzzy snapshot that already holds
+        // the node: the node may have been deleted and re-created by another session inside the
+        // fuzzy window, so the parent still needs this txn's cversion/pzxid.
+        if let TxnBody::Create(txn) = body {
+            if result.err == err::NODE_EXISTS {
+                let parent = parent_and_child(&txn.path).map_or("", |(parent, _)| parent);
+                if let Err(code) = self.set_cversion_pzxid(parent, txn.parent_c_version, zxid) {
+                    result.err = code;
+                }
+            }
+        }
+        result
+    }
+
+    /// Java's multi handling: if any sub-txn is an error txn the whole multi failed and every
+    /// sub-txn is applied as an error (0 before the first error txn, -2 after it); otherwise
+    /// each is applied in order. A sub-txn type Java does not accept in a multi (setACL,
+    /// session txns, reconfig, nested multi) ends the multi there with the results so far, as
+    /// Java's "Invalid type of op" does. create2 is accepted (Java's own prep never logs one
+    /// inside a multi; it logs create).
+    fn process_multi(
+        &mut self,
+        context: TxnContext,
+        subs: &[TxnBody],
+        result: &mut TxnResult,
+        events: &mut Vec<WatchNotification>,
+    ) {
+        let failed = subs.iter().any(|sub| matches!(sub, TxnBody::Error(_)));
+        let mut after_failure = false;
+        for sub in subs {
+            match sub {
+                TxnBody::Create(_)
+                | TxnBody::Create2(_)
+                | TxnBody::CreateTtl(_)
+                | TxnBody::CreateContainer(_)
+                | TxnBody::Delete(_)
+                | TxnBody::DeleteContainer(_)
+                | TxnBody::SetData(_)
+                | TxnBody::Check(_) => {}
+                TxnBody::Error(_) => after_failure = true,
+                TxnBody::SetAcl(_)
+                | TxnBody::CreateSession(_)
+                | TxnBody::CloseSession(_)
+                | TxnBody::Reconfig(_)
+                | TxnBody::Multi(_) => return,
+            }
+            let converted;
+            let sub = if failed && !matches!(sub, TxnBody::Error(_)) {
+                let err = if after_failure { err::RUNTIME_INCONSISTENCY } else { err::OK };
+                converted = TxnBody::Error(ErrorTxn { err });
+                &converted
+            } else {
+                sub
+            };
+            let sub_result = self.process(context, sub.txn_type(), sub, events);
+            if sub_result.err != err::OK && result.err == err::OK {
+                result.err = sub_result.err;
+            }
+            result.multi.push(sub_result);
+        }
+    }
+
+    /// Java's createNode. The ACL is counted before the existence check, as Java does (a
+    /// NodeExists on replay leaks one reference, which only a snapshot reload purges).
+    fn create_node(
+        &mut self,
+        path: &str,
+        new: NewNode<'_>,
+        context: TxnContext,
+        events: &mut Vec<WatchNotification>,
+    ) -> Result<Stat, i32> {
+        let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
+        let parent_key = key(parent_path).to_owned();
+        if !self.nodes.contains_key(&parent_key) {
+            return Err(err::NO_NODE);
+        }
+        let acl_id = self.acl_cache.add_usage(new.acl);
+        let parent = self.node_mut(&parent_key);
+        if parent.children.contains(child) {
+            return Err(err::NODE_EXISTS);
+        }
+        let mut parent_cversion = new.parent_cversion;
+        if parent_cversion == -1 {
+            parent_cversion = parent.stat.cversion.wrapping_add(1);
+        }
+        // Replay over a fuzzy snapshot may meet a create whose node was created and deleted
+        // again inside the fuzzy window: never move cversion/pzxid backwards.
+        if parent_cversion > parent.stat.cversion {
+            parent.stat.cversion = parent_cversion;
+            parent.stat.pzxid = context.zxid;
+        }
+        parent.children.insert(child.to_owned());
+        let node = Node {
+            data: new.data.clone(),
+            acl_id,
+            stat: StatPersisted {
+                czxid: context.zxid,
+                mzxid: context.zxid,
+                ctime: context.time,
+                mtime: context.time,
+                version: 0,
+                cversion: 0,
+                aversion: 0,
+                ephemeral_owner: new.owner,
+                pzxid: context.zxid,
+            },
+            children: Default::default(),
+        };
+        self.data_size += node_size(path, &node.data);
+        let stat = node.client_stat();
+        self.nodes.insert(path.to_owned(), node);
+        self.register_kind(path, new.owner);
+        self.watches.trigger_data(event_type::NODE_CREATED, path, events);
+        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, events);
+        Ok(stat)
+    }
+
+    /// Java's deleteNode. The parent's pzxid moves to `zxid` (if larger) even when the child is
+    /// already gone, which a replay over a fuzzy snapshot relies on; the stored cversion is not
+    /// touched (clients see the delete through `2 * cversion - numChildren`).
+    fn delete_node(&mut self, path: &str, zxid: i64, events: &mut Vec<WatchNotification>) -> Result<(), i32> {
+        let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
+        let parent_key = key(parent_path).to_owned();
+        let parent = self.lookup_mut(&parent_key).ok_or(err::NO_NODE)?;
+        parent.children.remove(child);
+        if zxid > parent.stat.pzxid {
+            parent.stat.pzxid = zxid;
+        }
+        let node = self.nodes.remove(path).ok_or(err::NO_NODE)?;
+        self.forget_node(path, &node);
+        if !node.children.is_empty() {
+            // Java's prep never deletes a node with children; a log replayed over a fuzzy
+            // snapshot could. Java would leave the children reachable by path with no parent;
+            // drop the whole subtree instead so every node keeps a parent.
+            self.drop_subtree(path, &node);
+        }
+        self.watches.trigger_deleted(path, events);
+        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, events);
+        Ok(())
+    }
+
+    /// Undoes what a node's presence registered: ACL reference, data size, kind sets.
+    fn forget_node(&mut self, path: &str, node: &Node) {
+        self.acl_cache.remove_usage(node.acl_id);
+        self.data_size -= node_size(path, &node.data);
+        match EphemeralKind::of(node.stat.ephemeral_owner) {
+            EphemeralKind::Container => {
+                self.containers.remove(path);
+            }
+            EphemeralKind::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+            EphemeralKind::Session(owner) => {
+                if let Some(paths) = self.ephemerals.get_mut(&owner) {
+                    paths.remove(path);
+                }
+            }
+            EphemeralKind::Persistent => {}
+        }
+    }
+
+    fn drop_subtree(&mut self, path: &str, node: &Node) {
+        for child in &node.children {
+            let child_path = join(path, child);
+            if let Some(child_node) = self.nodes.remove(&child_path) {
+                self.forget_node(&child_path, &child_node);
+                self.drop_subtree(&child_path, &child_node);
+            }
+        }
+    }
+
+    fn register_kind(&mut self, path: &str, owner: i64) {
+        match EphemeralKind::of(owner) {
+            EphemeralKind::Container => {
+                self.containers.insert(path.to_owned());
+            }
+            EphemeralKind::Ttl(_) => {
+                self.ttls.insert(path.to_owned());
+            }
+            EphemeralKind::Session(owner) => {
+                self.ephemerals.entry(owner).or_default().insert(path.to_owned());
+            }
+            EphemeralKind::Persistent => {}
+        }
+    }
+
+    /// Java's setData: the txn carries the new version (prep computed it).
+    fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<Bytes>,
+        version: i32,
+        context: TxnContext,
+        events: &mut Vec<WatchNotification>,
+    ) -> Result<Stat, i32> {
+        let node = self.lookup_mut(path).ok_or(err::NO_NODE)?;
+        let old_data = std::mem::replace(&mut node.data, data);
+        node.stat.mtime = context.time;
+        node.stat.mzxid = context.zxid;
+        node.stat.version = version;
+        let stat = node.client_stat();
+        let new_size = node_size(path, &node.data);
+        self.data_size += new_size - node_size(path, &old_data);
+        self.watches.trigger_data(event_type::NODE_DATA_CHANGED, path, events);
+        Ok(stat)
+    }
+
+    /// Java's setACL: the old list's reference goes first, so setting the same list again on
+    /// its only user gives it a new id. The txn carries the new aversion. No watch fires.
+    fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, i32> {
+        let old_acl_id = self.lookup(path).ok_or(err::NO_NODE)?.acl_id;
+        self.acl_cache.remove_usage(old_acl_id);
+        let acl_id = self.acl_cache.add_usage(acl);
+        let node = self.lookup_mut(path).ok_or(err::NO_NODE)?;
+        node.stat.aversion = version;
+        node.acl_id = acl_id;
+        Ok(node.client_stat())
+    }
+
+    /// Java's setCversionPzxid (the NodeExists fix-up on replay).
+    fn set_cversion_pzxid(&mut self, path: &str, cversion: i32, zxid: i64) -> Result<(), i32> {
+        let path = match path.strip_suffix('/') {
+            Some(trimmed) => trimmed,
+            None => path,
+        };
+        let node = self.lookup_mut(path).ok_or(err::NO_NODE)?;
+        let cversion = if cversion == -1 { node.stat.cversion.wrapping_add(1) } else { cversion };
+        if cversion > node.stat.cversion {
+            node.stat.cversion = cversion;
+            node.stat.pzxid = zxid;
+        }
+        Ok(())
+    }
+
+    /// Java's killSession: the paths the txn lists first (3.6+ closeSession), then whatever else
+    /// the session still owns (all of them for an old-style closeSession without a body).
+    /// Missing nodes are skipped.
+    fn kill_session(
+        &mut self,
+        session: i64,
+        zxid: i64,
+        listed: Option<&[String]>,
+        events: &mut Vec<WatchNotification>,
+    ) {
+        let mut owned = self.ephemerals.remove(&session).unwrap_or_default();
+        for path in listed.unwrap_or_default() {
+            let _ = self.delete_node(path, zxid, events);
+            owned.remove(path);
+        }
+        for path in owned {
+            let _ = self.delete_node(&path, zxid, events);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // sizes and sessions
+
+    /// Java's getNodeCount: the number of nodes **plus one**, because Java's node map holds the
+    /// root twice (as `/` and as `""`). A fresh server reports 5.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// Java's cachedApproximateDataSize (`zk_approximate_data_size`): the sum of path lengths
+    /// (UTF-16 units) and data lengths, maintained per change; a fresh tree has 44.
+    pub fn approximate_data_size(&self) -> i64 {
+        self.data_size
+    }
+
+    /// Java's approximateDataSize, recomputed over every entry of its node map (the root counts
+    /// twice, once as `""`).
+    fn computed_data_size(&self) -> i64 {
+        let root_alias = self.nodes.get("/").map_or(0, |root| node_size("", &root.data));
+        self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>() + root_alias
+    }
+
+    /// `zk_ephemerals_count`.
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    /// Live sessions and their timeouts (ms), ascending by id.
+    pub fn sessions(&self) -> impl Iterator<Item = (i64, i32)> + '_ {
+        self.sessions.iter().map(|(&id, &timeout)| (id, timeout))
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    pub fn session_timeout(&self, session: i64) -> Option<i32> {
+        self.sessions.get(&session).copied()
+    }
+
+    /// After loading a snapshot: a session it lists.
+    pub fn insert_session(&mut self, session: i64, timeout_ms: i32) {
+        self.sessions.insert(session, timeout_ms);
+    }
+
+    /// The ephemerals `session` owns, sorted.
+    pub fn ephemerals_of(&self, session: i64) -> Vec<String> {
+        self.ephemerals.get(&session).map(|paths| paths.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Sessions that own (or owned, until they close) ephemerals, ascending: the `dump` word.
+    pub fn ephemeral_sessions(&self) -> Vec<i64> {
+        self.ephemerals.keys().copied().collect()
+    }
+
+    /// Containers ContainerManager would delete: no children and a stored cversion > 0 (it
+    /// once had a child). Sorted, at most `limit`. (Java's never-used-container timeout,
+    /// `znode.container.maxNeverUsedIntervalMs`, defaults to off in 3.8 and is not modelled.)
+    pub fn container_candidates(&self, limit: usize) -> Vec<String> {
+        self.containers
+            .iter()
+            .filter(|path| {
+                self.nodes
+                    .get(path.as_str())
+                    .is_some_and(|node| node.children.is_empty() && node.stat.cversion > 0)
+            })
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// TTL nodes ContainerManager would delete at wall-clock `now_ms`: no children and
+    /// `now_ms - mtime > ttl`. Sorted.
+    pub fn ttl_expired(&self, now_ms: i64) -> Vec<String> {
+        self.ttls
+            .iter()
+            .filter(|path| {
+                self.nodes.get(path.as_str()).is_some_and(|node| {
+                    let EphemeralKind::Ttl(ttl) = EphemeralKind::of(node.stat.ephemeral_owner) else {
+                        return false;
+                    };
+                    node.children.is_empty() && ttl != 0 && now_ms.wrapping_sub(node.stat.mtime) > ttl
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // snapshots
+
+    /// Every node, parent before children, children in name order. The root comes first with
+    /// the **empty path**, exactly as a snapshot stores it; every other path is as usual.
+    pub fn nodes_depth_first(&self) -> DepthFirst<'_> {
+        DepthFirst { tree: self, stack: vec![String::new()] }
+    }
+
+    /// Starts loading a snapshot into this tree (Java's DataTree.deserialize): forgets every
+    /// node, ephemeral, container, TTL and ACL entry (the ACL id counter is kept, as in Java).
+    /// Follow with [`DataTree::load_acl`] for each ACL entry, [`DataTree::insert_loaded_node`]
+    /// for each node in snapshot order, then [`DataTree::finish_load`].
+    pub fn begin_load(&mut self) {
+        self.nodes.clear();
+        self.ephemerals.clear();
+        self.containers.clear();
+        self.ttls.clear();
+        self.acl_cache.clear_for_load();
+        self.data_size = 0;
+    }
+
+    /// One entry of the snapshot's ACL map.
+    pub fn load_acl(&mut self, acl_id: i64, acl: Vec<Acl>) {
+        self.acl_cache.insert_loaded(acl_id, acl);
+    }
+
+    /// One node of the snapshot; `path` as stored (`""` or `/` for the root). Its parent must
+    /// already be loaded.
+    pub fn insert_loaded_node(
+        &mut self,
+        path: &str,
+        data: Option<Bytes>,
+        acl_id: i64,
+        stat: StatPersisted,
+    ) -> Result<(), LoadError> {
+        let path = key(path);
+        if path != "/" {
+            let (parent_path, child) =
+                parent_and_child(path).ok_or_else(|| LoadError::InvalidPath(path.to_owned()))?;
+            let parent =
+                self.lookup_mut(parent_path).ok_or_else(|| LoadError::MissingParent(path.to_owned()))?;
+            parent.children.insert(child.to_owned());
+        }
+        self.acl_cache.add_reference(acl_id);
+        let owner = stat.ephemeral_owner;
+        let children = self.nodes.remove(path).map(|old| old.children).unwrap_or_default();
+        self.nodes.insert(path.to_owned(), Node { data, acl_id, stat, children });
+        if path != "/" {
+            self.register_kind(path, owner);
+        }
+        Ok(())
+    }
+
+    /// Ends a snapshot load: drops ACL entries no node uses and recomputes the data size.
+    pub fn finish_load(&mut self) {
+        self.acl_cache.purge_unused();
+        self.data_size = self.computed_data_size();
+    }
+}
+
+/// Why a snapshot's node list does not form a tree.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("invalid data tree: no parent for {0}")]
+    MissingParent(String),
+    #[error("invalid data tree: bad path {0:?}")]
+    InvalidPath(String),
+}
+
+/// What a create txn contributes to the new node.
+#[derive(Debug, Clone, Copy)]
+struct NewNode<'a> {
+    data: &'a Option<Bytes>,
+    acl: &'a [Acl],
+    owner: i64,
+    parent_cversion: i32,
+}
+
+/// Iterator of [`DataTree::nodes_depth_first`].
+#[derive(Debug)]
+pub struct DepthFirst<'a> {
+    tree: &'a DataTree,
+    stack: Vec<String>,
+}
+
+impl<'a> Iterator for DepthFirst<'a> {
+    type Item = (String, &'a Node);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let path = self.stack.pop()?;
+            let Some(node) = self.tree.get_node(&path) else { continue };
+            let mut children: Vec<&String> = node.children.iter().collect();
+            children.sort_unstable_by(|a, b| b.cmp(a));
+            self.stack.extend(children.into_iter().map(|child| format!("{path}/{child}")));
+            return Some((path, node));
+        }
+    }
+}
+
+/// Java's node map aliases `""` to the root.
+fn key(path: &str) -> &str {
+    if path.is_empty() {
+        "/"
+    } else {
+        path
+    }
+}
+
+/// `/a/b` → (`/a`, `b`); `/a` → (`""`, `a`). None for a path without `/` or with an empty last
+/// component (`/`, `/a/`), which no valid txn carries.
+fn parent_and_child(path: &str) -> Option<(&str, &str)> {
+    let slash = path.rfind('/')?;
+    let child = &path[slash + 1..];
+    (!child.is_empty()).then_some((&path[..slash], child))
+}
+
+fn join(parent: &str, child: &str) -> String {
+    if parent == "/" {
+        format!("/{child}")
+    } else {
+        format!("{parent}/{child}")
+    }
+}
+
+/// Java's getNodeSize: path length in UTF-16 units plus data length.
+fn node_size(path: &str, data: &Option<Bytes>) -> i64 {
+    (path.encode_utf16().count() + data.as_ref().map_or(0, Bytes::len)) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parent_and_child_split() {
+        assert_eq!(parent_and_child("/a"), Some(("", "a")));
+        assert_eq!(parent_and_child("/a/b"), Some(("/a", "b")));
+        assert_eq!(parent_and_child("/"), None);
+        assert_eq!(parent_and_child("a"), None);
+    }
+
+    #[test]
+    fn fresh_tree_sizes_match_java() {
+        let tree = DataTree::new();
+        assert_eq!(tree.node_count(), 5);
+        // "" 0 + "/" 1 + "/zookeeper" 10 + "/zookeeper/quota" 16 + "/zookeeper/config" 17
+        assert_eq!(tree.approximate_data_size(), 44);
+        assert_eq!(tree.computed_data_size(), 44);
     }
 }

@@ -1,7 +1,541 @@
-//! The watch manager: one-shot data/child watches, persistent and persistent-recursive watches.
+//! Watches: one-shot data/child watches, persistent and persistent-recursive watches.
+//!
+//! As in Java there are two tables, *data* and *child*, each mapping a path to the watchers on it
+//! and each watcher to its paths with the set of modes it holds there (standard, persistent,
+//! persistent-recursive). Who lands where:
+//!
+//! | registration | data table | child table |
+//! |---|---|---|
+//! | `exists`/`getData` with watch | standard | |
+//! | `getChildren*` with watch | | standard |
+//! | `addWatch` mode 0 (persistent) | persistent | persistent |
+//! | `addWatch` mode 1 (persistent-recursive) | recursive | |
+//!
+//! A trigger on path P takes every watcher registered *at* P in that table (dropping its standard
+//! mode: one-shot), plus, walking P's ancestors, every watcher holding a recursive mode there.
+//! Recursive watches live only in the data table, which is why they never see
+//! NodeChildrenChanged (only the child table fires it).
+//!
+//! Model: Java 3.9's WatchManager (ZOOKEEPER-4466/4471: several modes per watcher and path,
+//! removal per watcher type). Java 3.8.0–3.8.3 kept a single mode per (watcher, path), so there a
+//! later `getData(watch)` silently downgraded a persistent watch to one-shot, `checkWatches`
+//! answered "found" when *any* connection watched the path, and the removal types 4/5 did not
+//! exist (reply MarshallingError). Everything a 3.8 client can observe without hitting those bugs
+//! is the same. Events are not filtered by READ permission (that arrived in 3.8.4).
+
+use crate::tree::DataTree;
+use jute::consts::{event_type, keeper_state, watcher_type};
+use jute::proto::WatcherEvent;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Identifies who receives an event: the server uses one id per connection.
 pub type WatcherId = u64;
 
-#[derive(Debug, Default)]
-pub struct WatchManager {}
+/// One event and every watcher it goes to (each at most once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchNotification {
+    /// Always state SyncConnected (3).
+    pub event: WatcherEvent,
+    /// Ascending, no duplicates.
+    pub watchers: Vec<WatcherId>,
+}
+
+impl WatchNotification {
+    fn new(event_type: i32, path: &str, watchers: Vec<WatcherId>) -> Self {
+        WatchNotification {
+            event: WatcherEvent {
+                r#type: event_type,
+                state: keeper_state::SYNC_CONNECTED,
+                path: path.to_owned(),
+            },
+            watchers,
+        }
+    }
+}
+
+/// What `wchs` prints, counted over the data table as Java does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WatchSummary {
+    /// Watchers that have (or had, until they disconnect) a data watch: Java keeps a watcher
+    /// whose one-shot watches all fired until the connection goes.
+    pub connections: usize,
+    pub paths: usize,
+    pub total: usize,
+}
+
+/// How a watch behaves when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchMode {
+    /// Removed when it fires.
+    Standard,
+    /// Stays until removed; this path only.
+    Persistent,
+    /// Stays until removed; this path and every descendant, never NodeChildrenChanged.
+    PersistentRecursive,
+}
+
+impl WatchMode {
+    fn bit(self) -> u8 {
+        match self {
+            WatchMode::Standard => 1,
+            WatchMode::Persistent => 2,
+            WatchMode::PersistentRecursive => 4,
+        }
+    }
+}
+
+/// The modes one watcher holds on one path (Java's WatchStats); never empty while stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Modes(u8);
+
+impl Modes {
+    fn has(self, mode: WatchMode) -> bool {
+        self.0 & mode.bit() != 0
+    }
+    fn with(self, mode: WatchMode) -> Modes {
+        Modes(self.0 | mode.bit())
+    }
+    fn without(self, mode: WatchMode) -> Modes {
+        Modes(self.0 & !mode.bit())
+    }
+    fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// One of the two tables (Java's WatchManager).
+#[derive(Debug, Default, Clone)]
+pub struct WatchTable {
+    by_path: HashMap<String, BTreeSet<WatcherId>>,
+    /// Every watcher ever registered here, until it is removed with [`WatchTable::remove_watcher`]
+    /// or its last watch is removed explicitly; a watcher whose watches all fired keeps an empty
+    /// map (Java does the same, and `wchs`/`wchc` show it).
+    by_watcher: HashMap<WatcherId, HashMap<String, Modes>>,
+    /// (watcher, path) pairs holding the recursive mode; while zero a trigger looks at its own
+    /// path only.
+    recursive_count: usize,
+}
+
+impl WatchTable {
+    /// Adds `mode` for `watcher` on `path`; false if it already held it.
+    pub fn add(&mut self, path: &str, watcher: WatcherId, mode: WatchMode) -> bool {
+        self.by_path.entry(path.to_owned()).or_default().insert(watcher);
+        let paths = self.by_watcher.entry(watcher).or_default();
+        let modes = paths.entry(path.to_owned()).or_default();
+        if modes.has(mode) {
+            return false;
+        }
+        *modes = modes.with(mode);
+        if mode == WatchMode::PersistentRecursive {
+            self.recursive_count += 1;
+        }
+        true
+    }
+
+    /// Forgets every watch of `watcher` (its connection is gone).
+    pub fn remove_watcher(&mut self, watcher: WatcherId) {
+        let Some(paths) = self.by_watcher.remove(&watcher) else { return };
+        for (path, modes) in paths {
+            if let Some(watchers) = self.by_path.get_mut(&path) {
+                watchers.remove(&watcher);
+                if watchers.is_empty() {
+                    self.by_path.remove(&path);
+                }
+            }
+            if modes.has(WatchMode::PersistentRecursive) {
+                self.recursive_count -= 1;
+            }
+        }
+    }
+
+    /// Who fires for a change at `path`: every watcher at `path` (its standard mode consumed), and
+    /// the recursive watchers of every ancestor.
+    pub fn trigger(&mut self, path: &str) -> BTreeSet<WatcherId> {
+        let mut fired = BTreeSet::new();
+        let walk_ancestors = self.recursive_count > 0;
+        for (level, local) in self_and_ancestors(path).enumerate() {
+            if level > 0 && !walk_ancestors {
+                break;
+            }
+            let Some(watchers) = self.by_path.get_mut(local) else { continue };
+            let mut emptied = Vec::new();
+            for &watcher in watchers.iter() {
+                let Some(paths) = self.by_watcher.get_mut(&watcher) else { continue };
+                let Some(modes) = paths.get_mut(local) else { continue };
+                if level == 0 {
+                    fired.insert(watcher);
+                    let left = modes.without(WatchMode::Standard);
+                    if left.is_empty() {
+                        paths.remove(local);
+                        emptied.push(watcher);
+                    } else {
+                        *modes = left;
+                    }
+                } else if modes.has(WatchMode::PersistentRecursive) {
+                    fired.insert(watcher);
+                }
+            }
+            for watcher in emptied {
+                watchers.remove(&watcher);
+            }
+            if watchers.is_empty() {
+                self.by_path.remove(local);
+            }
+        }
+        fired
+    }
+
+    /// Whether `watcher` watches `path` exactly, in `mode` (any mode when `None`).
+    pub fn contains(&self, path: &str, watcher: WatcherId, mode: Option<WatchMode>) -> bool {
+        let modes = self.by_watcher.get(&watcher).and_then(|paths| paths.get(path));
+        match (modes, mode) {
+            (Some(_), None) => true,
+            (Some(modes), Some(mode)) => modes.has(mode),
+            (None, _) => false,
+        }
+    }
+
+    /// Removes `mode` (every mode when `None`) of `watcher` on `path`; true if something went.
+    pub fn remove(&mut self, path: &str, watcher: WatcherId, mode: Option<WatchMode>) -> bool {
+        let Some(paths) = self.by_watcher.get_mut(&watcher) else { return false };
+        let Some(&old) = paths.get(path) else { return false };
+        if !self.by_path.contains_key(path) {
+            return false;
+        }
+        let new = match mode {
+            Some(mode) => old.without(mode),
+            None => Modes::default(),
+        };
+        if new == old {
+            return false;
+        }
+        if new.is_empty() {
+            paths.remove(path);
+            if paths.is_empty() {
+                self.by_watcher.remove(&watcher);
+            }
+            if let Some(watchers) = self.by_path.get_mut(path) {
+                watchers.remove(&watcher);
+                if watchers.is_empty() {
+                    self.by_path.remove(path);
+                }
+            }
+        } else {
+            paths.insert(path.to_owned(), new);
+        }
+        if old.has(WatchMode::PersistentRecursive) && !new.has(WatchMode::PersistentRecursive) {
+            self.recursive_count -= 1;
+        }
+        true
+    }
+
+    /// (watcher, path) pairs: Java's `size()`, the unit of `zk_watch_count`.
+    pub fn len(&self) -> usize {
+        self.by_path.values().map(BTreeSet::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_path.is_empty()
+    }
+
+    pub fn summary(&self) -> WatchSummary {
+        WatchSummary {
+            connections: self.by_watcher.len(),
+            paths: self.by_path.len(),
+            total: self.by_watcher.values().map(HashMap::len).sum(),
+        }
+    }
+
+    pub fn by_watcher(&self) -> BTreeMap<WatcherId, Vec<String>> {
+        self.by_watcher
+            .iter()
+            .map(|(&watcher, paths)| {
+                let mut paths: Vec<String> = paths.keys().cloned().collect();
+                paths.sort();
+                (watcher, paths)
+            })
+            .collect()
+    }
+
+    pub fn by_path(&self) -> BTreeMap<String, Vec<WatcherId>> {
+        self.by_path
+            .iter()
+            .map(|(path, watchers)| (path.clone(), watchers.iter().copied().collect()))
+            .collect()
+    }
+
+    #[cfg(test)]
+    fn check_consistent(&self) {
+        let mut recursive = 0;
+        for (watcher, paths) in &self.by_watcher {
+            for (path, modes) in paths {
+                assert!(!modes.is_empty());
+                assert!(self.by_path[path].contains(watcher), "{path} lacks {watcher}");
+                recursive += usize::from(modes.has(WatchMode::PersistentRecursive));
+            }
+        }
+        for (path, watchers) in &self.by_path {
+            assert!(!watchers.is_empty());
+            for watcher in watchers {
+                assert!(self.by_watcher[watcher].contains_key(path));
+            }
+        }
+        assert_eq!(recursive, self.recursive_count);
+    }
+}
+
+/// `path`, then each ancestor up to `/` (Java's PathParentIterator).
+fn self_and_ancestors(path: &str) -> impl Iterator<Item = &str> {
+    let mut next = (!path.is_empty()).then_some(path);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = match current.rfind('/') {
+            _ if current == "/" => None,
+            Some(0) => Some("/"),
+            Some(i) => Some(&current[..i]),
+            None => None,
+        };
+        Some(current)
+    })
+}
+
+/// Both tables.
+#[derive(Debug, Default, Clone)]
+pub struct WatchManager {
+    pub(crate) data: WatchTable,
+    pub(crate) child: WatchTable,
+}
+
+impl WatchManager {
+    /// Fires `event` at `path` in the data table.
+    pub(crate) fn trigger_data(&mut self, event: i32, path: &str, out: &mut Vec<WatchNotification>) {
+        let watchers = self.data.trigger(path);
+        push(out, event, path, watchers);
+    }
+
+    /// Fires `event` at `path` in the child table.
+    pub(crate) fn trigger_child(&mut self, event: i32, path: &str, out: &mut Vec<WatchNotification>) {
+        let watchers = self.child.trigger(path);
+        push(out, event, path, watchers);
+    }
+
+    /// NodeDeleted at `path`: data watchers and child watchers of `path`, each once.
+    pub(crate) fn trigger_deleted(&mut self, path: &str, out: &mut Vec<WatchNotification>) {
+        let mut watchers = self.data.trigger(path);
+        watchers.extend(self.child.trigger(path));
+        push(out, event_type::NODE_DELETED, path, watchers);
+    }
+}
+
+fn push(out: &mut Vec<WatchNotification>, event: i32, path: &str, watchers: BTreeSet<WatcherId>) {
+    if !watchers.is_empty() {
+        out.push(WatchNotification::new(event, path, watchers.into_iter().collect()));
+    }
+}
+
+/// Registration, removal, reconnect catch-up and the four-letter-word views.
+impl DataTree {
+    /// A one-shot data watch (exists / getData); the read functions in [`crate::read`] call this.
+    pub fn add_data_watch(&mut self, path: &str, watcher: WatcherId) {
+        self.watches.data.add(path, watcher, WatchMode::Standard);
+    }
+
+    /// A one-shot child watch (getChildren / getChildren2).
+    pub fn add_child_watch(&mut self, path: &str, watcher: WatcherId) {
+        self.watches.child.add(path, watcher, WatchMode::Standard);
+    }
+
+    /// addWatch: persistent (data and child tables) or persistent-recursive (data table only).
+    /// The node need not exist.
+    pub fn add_persistent_watch(&mut self, path: &str, watcher: WatcherId, recursive: bool) {
+        if recursive {
+            self.watches.data.add(path, watcher, WatchMode::PersistentRecursive);
+        } else {
+            self.watches.data.add(path, watcher, WatchMode::Persistent);
+            self.watches.child.add(path, watcher, WatchMode::Persistent);
+        }
+    }
+
+    /// checkWatches (`check_only`) / removeWatches for `watcher_type` (Children 1, Data 2, Any 3,
+    /// Persistent 4, PersistentRecursive 5). True if such a watch exists / was removed; the caller
+    /// answers NoWatcher otherwise. Children and Data mean the *standard* (one-shot) watches of
+    /// that table, Any means every mode in both tables. An unknown type finds nothing.
+    pub fn remove_watches(
+        &mut self,
+        path: &str,
+        watcher_type: i32,
+        watcher: WatcherId,
+        check_only: bool,
+    ) -> bool {
+        let watches = &mut self.watches;
+        use WatchMode::*;
+        if check_only {
+            return match watcher_type {
+                watcher_type::CHILDREN => watches.child.contains(path, watcher, Some(Standard)),
+                watcher_type::DATA => watches.data.contains(path, watcher, Some(Standard)),
+                watcher_type::PERSISTENT => watches.data.contains(path, watcher, Some(Persistent)),
+                watcher_type::PERSISTENT_RECURSIVE => {
+                    watches.data.contains(path, watcher, Some(PersistentRecursive))
+                }
+                watcher_type::ANY => {
+                    watches.child.contains(path, watcher, None) || watches.data.contains(path, watcher, None)
+                }
+                _ => false,
+            };
+        }
+        match watcher_type {
+            watcher_type::CHILDREN => watches.child.remove(path, watcher, Some(Standard)),
+            watcher_type::DATA => watches.data.remove(path, watcher, Some(Standard)),
+            watcher_type::PERSISTENT => {
+                let child = watches.child.remove(path, watcher, Some(Persistent));
+                let data = watches.data.remove(path, watcher, Some(Persistent));
+                child || data
+            }
+            watcher_type::PERSISTENT_RECURSIVE => {
+                watches.data.remove(path, watcher, Some(PersistentRecursive))
+            }
+            watcher_type::ANY => {
+                let child = watches.child.remove(path, watcher, None);
+                let data = watches.data.remove(path, watcher, None);
+                child || data
+            }
+            _ => false,
+        }
+    }
+
+    /// Drops every watch of `watcher` (its connection closed).
+    pub fn remove_watcher(&mut self, watcher: WatcherId) {
+        self.watches.data.remove_watcher(watcher);
+        self.watches.child.remove_watcher(watcher);
+    }
+
+    /// setWatches / setWatches2 after a reconnect (Java's DataTree.setWatches): re-registers what
+    /// is still pending and returns, in list order, the events the client missed while away
+    /// (each addressed to `watcher` only). `relative_zxid` is the last zxid the client saw.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_watches(
+        &mut self,
+        relative_zxid: i64,
+        data: &[String],
+        exist: &[String],
+        child: &[String],
+        persistent: &[String],
+        persistent_recursive: &[String],
+        watcher: WatcherId,
+    ) -> Vec<WatchNotification> {
+        let mut missed = Vec::new();
+        let mut fire =
+            |event: i32, path: &str| missed.push(WatchNotification::new(event, path, vec![watcher]));
+        for path in data {
+            match self.lookup(path).map(|node| node.stat.mzxid) {
+                None => fire(event_type::NODE_DELETED, path),
+                Some(mzxid) if mzxid > relative_zxid => fire(event_type::NODE_DATA_CHANGED, path),
+                Some(_) => {
+                    self.watches.data.add(path, watcher, WatchMode::Standard);
+                }
+            }
+        }
+        for path in exist {
+            if self.lookup(path).is_some() {
+                fire(event_type::NODE_CREATED, path);
+            } else {
+                self.watches.data.add(path, watcher, WatchMode::Standard);
+            }
+        }
+        for path in child {
+            match self.lookup(path).map(|node| node.stat.pzxid) {
+                None => fire(event_type::NODE_DELETED, path),
+                Some(pzxid) if pzxid > relative_zxid => fire(event_type::NODE_CHILDREN_CHANGED, path),
+                Some(_) => {
+                    self.watches.child.add(path, watcher, WatchMode::Standard);
+                }
+            }
+        }
+        for path in persistent {
+            self.add_persistent_watch(path, watcher, false);
+        }
+        for path in persistent_recursive {
+            self.add_persistent_watch(path, watcher, true);
+        }
+        missed
+    }
+
+    /// `zk_watch_count`: (watcher, path) pairs in the data table plus those in the child table.
+    pub fn watch_count(&self) -> usize {
+        self.watches.data.len() + self.watches.child.len()
+    }
+
+    /// `wchs` (data table only, as Java).
+    pub fn watch_summary(&self) -> WatchSummary {
+        self.watches.data.summary()
+    }
+
+    /// `wchc`: each watcher's data-table paths (sorted). Watchers whose watches all fired are
+    /// listed with no paths, as Java lists them.
+    pub fn watches_by_watcher(&self) -> BTreeMap<WatcherId, Vec<String>> {
+        self.watches.data.by_watcher()
+    }
+
+    /// `wchp`: each data-table path's watchers.
+    pub fn watches_by_path(&self) -> BTreeMap<String, Vec<WatcherId>> {
+        self.watches.data.by_path()
+    }
+
+    /// Both tables, for tests and diagnostics.
+    pub fn watch_manager(&self) -> &WatchManager {
+        &self.watches
+    }
+}
+
+impl WatchManager {
+    pub fn data_table(&self) -> &WatchTable {
+        &self.data
+    }
+    pub fn child_table(&self) -> &WatchTable {
+        &self.child
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ancestors_walk_to_root() {
+        let walked: Vec<_> = self_and_ancestors("/a/b/c").collect();
+        assert_eq!(walked, ["/a/b/c", "/a/b", "/a", "/"]);
+        assert_eq!(self_and_ancestors("/").collect::<Vec<_>>(), ["/"]);
+        assert_eq!(self_and_ancestors("").count(), 0);
+    }
+
+    #[test]
+    fn standard_mode_is_consumed_persistent_stays() {
+        let mut table = WatchTable::default();
+        table.add("/a", 1, WatchMode::Standard);
+        table.add("/a", 2, WatchMode::Persistent);
+        table.add("/a", 2, WatchMode::Standard);
+        assert_eq!(table.trigger("/a").into_iter().collect::<Vec<_>>(), [1, 2]);
+        table.check_consistent();
+        assert!(!table.contains("/a", 1, None));
+        assert!(table.contains("/a", 2, Some(WatchMode::Persistent)));
+        assert!(!table.contains("/a", 2, Some(WatchMode::Standard)));
+        assert_eq!(table.trigger("/a").into_iter().collect::<Vec<_>>(), [2]);
+        // Watcher 1 keeps its (empty) entry: Java counts it in wchs until the connection goes.
+        assert_eq!(table.summary(), WatchSummary { connections: 2, paths: 1, total: 1 });
+        table.remove_watcher(1);
+        assert_eq!(table.summary().connections, 1);
+    }
+
+    #[test]
+    fn recursive_fires_for_descendants_only_through_the_count() {
+        let mut table = WatchTable::default();
+        table.add("/a", 7, WatchMode::PersistentRecursive);
+        table.add("/a", 8, WatchMode::Persistent);
+        assert_eq!(table.trigger("/a/b/c").into_iter().collect::<Vec<_>>(), [7]);
+        assert!(table.remove("/a", 7, Some(WatchMode::PersistentRecursive)));
+        table.check_consistent();
+        assert_eq!(table.recursive_count, 0);
+        assert!(table.trigger("/a/b").is_empty());
+        assert!(!table.remove("/a", 7, None));
+    }
+}
