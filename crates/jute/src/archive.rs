@@ -243,7 +243,11 @@ impl<T: Field> Field for Vec<T> {
     }
     fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
         let count = reader.read_length(T::MIN_SIZE)?.unwrap_or(0);
-        let mut elements = Vec::with_capacity(count);
+        // An element's in-memory size can exceed its smallest encoding (a 12-byte ACL is a 56-byte
+        // struct), so preallocate no more memory than there are input bytes left; a genuine long
+        // vector still decodes, growing as elements actually arrive.
+        let capacity = count.min(reader.remaining() / std::mem::size_of::<T>().max(1));
+        let mut elements = Vec::with_capacity(capacity);
         for _ in 0..count {
             elements.push(T::read(reader)?);
         }
@@ -263,6 +267,12 @@ macro_rules! jute_record {
         pub struct $name { $( $(#[$field_meta])* pub $field: $type ),* }
 
         impl $crate::Field for $name {
+            /// The sum of the fields' smallest encodings (at least 1), so that a vector count is
+            /// checked against what its elements need at the least.
+            const MIN_SIZE: usize = {
+                let sum = 0 $( + <$type as $crate::Field>::MIN_SIZE )*;
+                if sum == 0 { 1 } else { sum }
+            };
             fn write(&self, _out: &mut Vec<u8>) {
                 $( $crate::Field::write(&self.$field, _out); )*
             }

@@ -125,6 +125,7 @@ pub enum TxnBody {
     Error(ErrorTxn),
     /// reconfig (16): a SetDataTxn on /zookeeper/config.
     Reconfig(SetDataTxn),
+    /// multi (14): its sub-txns, each a single operation (a nested multi is refused on decode).
     Multi(Vec<TxnBody>),
 }
 
@@ -159,6 +160,15 @@ impl TxnBody {
                 let multi = MultiTxn::read(reader)?;
                 let mut txns = Vec::with_capacity(multi.txns.len());
                 for sub in &multi.txns {
+                    // Java only accepts single-operation txns inside a multi (DataTree.processTxn).
+                    // Refusing a nested multi also bounds the recursion: ~12 bytes per nesting
+                    // level would otherwise overflow the stack well within jute.maxbuffer.
+                    if sub.r#type == op::MULTI {
+                        return Err(JuteError::InvalidValue {
+                            what: "txn type inside a multi",
+                            value: op::MULTI.into(),
+                        });
+                    }
                     txns.push(TxnBody::decode(sub.r#type, &sub.data)?);
                 }
                 TxnBody::Multi(txns)
