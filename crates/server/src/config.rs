@@ -1594,7 +1594,7 @@ impl ServerConfig {
             }
         } else if participants <= 2 {
             self.warnings.push("no server failure will be tolerated; you need at least 3 servers".into());
-        } else if participants % 2 == 0 {
+        } else if participants & 1 == 0 {
             self.warnings.push("non-optimal configuration: consider an odd number of servers".into());
         }
         if self.is_distributed() {
@@ -1639,7 +1639,10 @@ impl ServerConfig {
         let own_client = server_id.and_then(|id| self.server(id)).and_then(|s| s.client_address.clone());
         if let (Some(client), Some(static_port)) = (&own_client, self.client_port) {
             let static_host = self.client_port_address.as_deref();
-            let wildcard = static_host.map_or(true, is_wildcard_host);
+            let wildcard = match static_host {
+                None => true,
+                Some(host) => is_wildcard_host(host),
+            };
             let agrees = if wildcard {
                 static_port == client.port
             } else {

@@ -149,7 +149,7 @@ mod tests {
     ];
 
     fn decode_hex(text: &str) -> Vec<u8> {
-        assert!(text.len() % 2 == 0, "odd-length hex");
+        assert_eq!(text.len() & 1, 0, "odd-length hex");
         (0..text.len())
             .step_by(2)
             .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digit"))
