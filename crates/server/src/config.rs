@@ -886,12 +886,13 @@ impl Setting<'_> {
         }
     }
 
-    /// The `yes`/`no` switches Java compares literally (skipACL, forceSync, leaderServes).
-    /// Anything else is an error: Java would silently pick one side.
+    /// The `yes`/`no` switches (skipACL, forceSync, leaderServes). Java compares literally and
+    /// silently picks a side for anything else; we also take true/false, which people write and
+    /// mean, and refuse the rest.
     fn yes_no(&self) -> Result<bool, ConfigError> {
         match self.value {
-            "yes" => Ok(true),
-            "no" => Ok(false),
+            "yes" | "true" => Ok(true),
+            "no" | "false" => Ok(false),
             _ => Err(self.invalid("expected yes or no")),
         }
     }
@@ -2038,7 +2039,7 @@ server.3=zk-2.zk-hs.default.svc.cluster.local:2888:3888
             ("peerType=leader", "peerType"),
             ("standaloneEnabled=maybe", "standaloneEnabled"),
             ("localSessionsEnabled=yes", "localSessionsEnabled"),
-            ("skipACL=true", "skipACL"),
+            ("skipACL=maybe", "skipACL"),
             ("forceSync=false", "forceSync"),
             ("zookeeper.snapCount=many", "zookeeper.snapCount"),
             ("snapshotSizeFactor=NaN", "snapshotSizeFactor"),
