@@ -95,6 +95,9 @@ pub struct DataTree {
     pub(crate) last_processed_zxid: i64,
     /// Java's cached nodeDataSize: path lengths (UTF-16 units) plus data lengths.
     pub(crate) data_size: i64,
+    /// The root's data length at the last full recount, which Java counts a second time for
+    /// its `""` alias.
+    pub(crate) root_alias_size: i64,
 }
 
 /// Who and when, from the txn header.
@@ -126,6 +129,7 @@ impl DataTree {
             watches: WatchManager::default(),
             last_processed_zxid: 0,
             data_size: 0,
+            root_alias_size: 0,
         };
         let builtin = || Node {
             data: Some(Bytes::new()),
@@ -144,7 +148,7 @@ impl DataTree {
         let zookeeper = tree.node_mut(ZOOKEEPER_PATH);
         zookeeper.children.insert("quota".into());
         zookeeper.children.insert("config".into());
-        tree.data_size = tree.computed_data_size();
+        tree.recount_data_size();
         tree
     }
 
@@ -553,11 +557,13 @@ impl DataTree {
         self.data_size
     }
 
-    /// Java's approximateDataSize, recomputed over every entry of its node map (the root counts
-    /// twice, once as `""`).
-    fn computed_data_size(&self) -> i64 {
-        let root_alias = self.nodes.get("/").map_or(0, |root| node_size("", &root.data));
-        self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>() + root_alias
+    /// Java's approximateDataSize, recounted over every entry of its node map (the root counts
+    /// twice, once as `""`), which resets the cached size as Java does after construction and
+    /// after loading a snapshot.
+    fn recount_data_size(&mut self) {
+        self.root_alias_size = self.nodes.get("/").map_or(0, |root| node_size("", &root.data));
+        self.data_size = self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>()
+            + self.root_alias_size;
     }
 
     /// `zk_ephemerals_count`.
@@ -626,6 +632,88 @@ impl DataTree {
             .collect()
     }
 
+    /// Checks every structural invariant (for tests and debug assertions; O(nodes)): each
+    /// node but the root is listed by its parent and each listed child exists; the ephemeral,
+    /// container and TTL registries match the nodes' owners; every ACL id a node uses is cached
+    /// with at least as many references as users (a replayed NodeExists leaks one, as in
+    /// Java); the cached data size is right; the watch tables agree with themselves.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let root = self.nodes.get("/").ok_or("no root")?;
+        if root.stat.ephemeral_owner != 0 {
+            return Err("the root is not persistent".into());
+        }
+        let mut acl_users: HashMap<i64, u64> = HashMap::new();
+        for (path, node) in &self.nodes {
+            for child in &node.children {
+                if !self.nodes.contains_key(&join(path, child)) {
+                    return Err(format!("{path} lists missing child {child}"));
+                }
+            }
+            *acl_users.entry(node.acl_id).or_default() += 1;
+            if path == "/" {
+                continue;
+            }
+            let (parent, child) = parent_and_child(path).ok_or_else(|| format!("bad path {path}"))?;
+            if !self.get_node(parent).is_some_and(|parent| parent.children.contains(child)) {
+                return Err(format!("{path} is not a child of its parent"));
+            }
+            let registered = match EphemeralKind::of(node.stat.ephemeral_owner) {
+                EphemeralKind::Persistent => true,
+                EphemeralKind::Container => self.containers.contains(path),
+                EphemeralKind::Ttl(_) => self.ttls.contains(path),
+                EphemeralKind::Session(owner) => {
+                    self.ephemerals.get(&owner).is_some_and(|paths| paths.contains(path))
+                }
+            };
+            if !registered {
+                return Err(format!("{path} is missing from its kind's registry"));
+            }
+        }
+        for (owner, paths) in &self.ephemerals {
+            for path in paths {
+                if self.nodes.get(path).map(|node| node.stat.ephemeral_owner) != Some(*owner) {
+                    return Err(format!("ephemeral {path} of 0x{owner:x} is not that session's node"));
+                }
+            }
+        }
+        for (set, kind) in [(&self.containers, "container"), (&self.ttls, "ttl")] {
+            for path in set {
+                let owner = self.nodes.get(path).map(|node| EphemeralKind::of(node.stat.ephemeral_owner));
+                let matches = match owner {
+                    Some(EphemeralKind::Container) => kind == "container",
+                    Some(EphemeralKind::Ttl(_)) => kind == "ttl",
+                    _ => false,
+                };
+                if !matches {
+                    return Err(format!("{kind} {path} is not such a node"));
+                }
+            }
+        }
+        for (acl_id, users) in acl_users {
+            if acl_id == OPEN_ACL_UNSAFE_ID {
+                continue;
+            }
+            let counted = self.acl_cache.reference_count(acl_id);
+            if counted < users {
+                return Err(format!("ACL {acl_id} counted {counted} times for {users} users"));
+            }
+        }
+        let expected = self.expected_incremental_data_size();
+        if self.data_size != expected {
+            return Err(format!("cached data size {} but {expected}", self.data_size));
+        }
+        self.watches.data.check_consistent().map_err(|e| format!("data watches: {e}"))?;
+        self.watches.child.check_consistent().map_err(|e| format!("child watches: {e}"))?;
+        Ok(())
+    }
+
+    /// What the per-change accounting must add up to: every node once, plus the root's data as
+    /// it was at the last full recount (Java's `""` alias entry; later changes to the root's
+    /// data move the cached size once, not twice).
+    fn expected_incremental_data_size(&self) -> i64 {
+        self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>() + self.root_alias_size
+    }
+
     // ---------------------------------------------------------------------------------------
     // snapshots
 
@@ -683,7 +771,7 @@ impl DataTree {
     /// Ends a snapshot load: drops ACL entries no node uses and recomputes the data size.
     pub fn finish_load(&mut self) {
         self.acl_cache.purge_unused();
-        self.data_size = self.computed_data_size();
+        self.recount_data_size();
     }
 }
 
@@ -775,6 +863,6 @@ mod tests {
         assert_eq!(tree.node_count(), 5);
         // "" 0 + "/" 1 + "/zookeeper" 10 + "/zookeeper/quota" 16 + "/zookeeper/config" 17
         assert_eq!(tree.approximate_data_size(), 44);
-        assert_eq!(tree.computed_data_size(), 44);
+        tree.check_invariants().unwrap();
     }
 }

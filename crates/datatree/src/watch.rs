@@ -264,23 +264,37 @@ impl WatchTable {
             .collect()
     }
 
-    #[cfg(test)]
-    fn check_consistent(&self) {
+    /// Both directions of the table agree and the recursive count is right.
+    pub(crate) fn check_consistent(&self) -> Result<(), String> {
         let mut recursive = 0;
         for (watcher, paths) in &self.by_watcher {
             for (path, modes) in paths {
-                assert!(!modes.is_empty());
-                assert!(self.by_path[path].contains(watcher), "{path} lacks {watcher}");
+                if modes.is_empty() {
+                    return Err(format!("watcher {watcher} holds no mode on {path}"));
+                }
+                if !self.by_path.get(path).is_some_and(|watchers| watchers.contains(watcher)) {
+                    return Err(format!("{path} does not list watcher {watcher}"));
+                }
                 recursive += usize::from(modes.has(WatchMode::PersistentRecursive));
             }
         }
         for (path, watchers) in &self.by_path {
-            assert!(!watchers.is_empty());
+            if watchers.is_empty() {
+                return Err(format!("{path} kept an empty watcher set"));
+            }
             for watcher in watchers {
-                assert!(self.by_watcher[watcher].contains_key(path));
+                if !self.by_watcher.get(watcher).is_some_and(|paths| paths.contains_key(path)) {
+                    return Err(format!("watcher {watcher} does not list {path}"));
+                }
             }
         }
-        assert_eq!(recursive, self.recursive_count);
+        if recursive != self.recursive_count {
+            return Err(format!(
+                "recursive count {} but {recursive} recursive watches",
+                self.recursive_count
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -515,7 +529,7 @@ mod tests {
         table.add("/a", 2, WatchMode::Persistent);
         table.add("/a", 2, WatchMode::Standard);
         assert_eq!(table.trigger("/a").into_iter().collect::<Vec<_>>(), [1, 2]);
-        table.check_consistent();
+        table.check_consistent().unwrap();
         assert!(!table.contains("/a", 1, None));
         assert!(table.contains("/a", 2, Some(WatchMode::Persistent)));
         assert!(!table.contains("/a", 2, Some(WatchMode::Standard)));
@@ -533,7 +547,7 @@ mod tests {
         table.add("/a", 8, WatchMode::Persistent);
         assert_eq!(table.trigger("/a/b/c").into_iter().collect::<Vec<_>>(), [7]);
         assert!(table.remove("/a", 7, Some(WatchMode::PersistentRecursive)));
-        table.check_consistent();
+        table.check_consistent().unwrap();
         assert_eq!(table.recursive_count, 0);
         assert!(table.trigger("/a/b").is_empty());
         assert!(!table.remove("/a", 7, None));
