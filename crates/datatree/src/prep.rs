@@ -72,9 +72,32 @@ pub struct PrepContext<'a> {
     pub auth: &'a AuthInfo,
     /// zookeeper.extendedTypesEnabled: TTL nodes allowed, TTL-encoded ephemeralOwners understood.
     pub extended_types_enabled: bool,
-    /// Java's sessionTracker.checkSession: whether the session is known and not closing. Asked
-    /// for every write but closeSession and deleteContainer; false → SessionExpired.
-    pub session_is_valid: &'a dyn Fn(i64) -> bool,
+    /// Java's session tracker check of `session_id`, asked by every write but closeSession and
+    /// deleteContainer (ephemeral creates ask [`SessionCheck::Global`]): Ok, or the code the
+    /// tracker throws. [`standalone_session_check`] is Java's standalone tracker.
+    pub check_session: &'a dyn Fn(i64, SessionCheck) -> Result<(), i32>,
+}
+
+/// Which session check a write asks for (Java's checkSession / checkGlobalSession).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionCheck {
+    /// Any live session of this client (checkSession).
+    Any,
+    /// A global session, needed to own an ephemeral (checkGlobalSession): a local session that
+    /// could not be upgraded fails with EphemeralOnLocalSession (-120).
+    Global,
+}
+
+/// Java's standalone SessionTrackerImpl: an unknown session is UnknownSession (-12), or
+/// SessionExpired (-112) when a global session is needed; a closing one (its closeSession is
+/// prepared) SessionExpired. (A quorum leader answers SessionExpired for unknown sessions of its
+/// own, and SessionMoved (-118) when another server owns the session.)
+pub fn standalone_session_check(known: bool, closing: bool, check: SessionCheck) -> Result<(), i32> {
+    match (known, closing, check) {
+        (false, _, SessionCheck::Any) => Err(err::UNKNOWN_SESSION),
+        (false, _, SessionCheck::Global) | (true, true, _) => Err(err::SESSION_EXPIRED),
+        (true, false, _) => Ok(()),
+    }
 }
 
 impl std::fmt::Debug for PrepContext<'_> {
@@ -463,12 +486,8 @@ struct Prep<'t, 'p, 'c> {
 }
 
 impl Prep<'_, '_, '_> {
-    fn check_session(&self) -> Outcome<()> {
-        if (self.ctx.session_is_valid)(self.ctx.session_id) {
-            Ok(())
-        } else {
-            Err(err::SESSION_EXPIRED.into())
-        }
+    fn check_session(&self, check: SessionCheck) -> Outcome<()> {
+        (self.ctx.check_session)(self.ctx.session_id, check).map_err(Failure::Code)
     }
 
     /// getRecordForPath, copied for modification.
@@ -502,7 +521,7 @@ impl Prep<'_, '_, '_> {
         if !ttl_valid {
             return Err(err::BAD_ARGUMENTS.into());
         }
-        self.check_session()?;
+        self.check_session(if mode.is_ephemeral() { SessionCheck::Global } else { SessionCheck::Any })?;
         let parent_key = parent_key_for_create(args.path)?;
         let acl = fixup_acl(args.path, self.ctx.auth, args.acl)?;
         let mut parent = self.existing(parent_key)?;
@@ -585,7 +604,7 @@ impl Prep<'_, '_, '_> {
     }
 
     fn delete(&mut self, path: &str, version: i32) -> Outcome<TxnBody> {
-        self.check_session()?;
+        self.check_session(SessionCheck::Any)?;
         let parent_key = parent_key_for_delete(path)?;
         let parent = self.existing(parent_key)?;
         check_acl(&parent.acl, perms::DELETE, self.ctx.auth)?;
@@ -622,7 +641,7 @@ impl Prep<'_, '_, '_> {
     }
 
     fn set_data(&mut self, request: &SetDataRequest) -> Outcome<TxnBody> {
-        self.check_session()?;
+        self.check_session(SessionCheck::Any)?;
         validate_full_path(&request.path)?;
         let mut node = self.existing(&request.path)?;
         check_acl(&node.acl, perms::WRITE, self.ctx.auth)?;
@@ -636,7 +655,7 @@ impl Prep<'_, '_, '_> {
     }
 
     fn set_acl(&mut self, request: &SetAclRequest) -> Outcome<TxnBody> {
-        self.check_session()?;
+        self.check_session(SessionCheck::Any)?;
         validate_full_path(&request.path)?;
         let acl = fixup_acl(&request.path, self.ctx.auth, &request.acl)?;
         let mut node = self.existing(&request.path)?;
@@ -650,7 +669,7 @@ impl Prep<'_, '_, '_> {
 
     /// The txn carries the node's version + 1, as Java's does; nothing is recorded.
     fn check(&mut self, request: &CheckVersionRequest) -> Outcome<TxnBody> {
-        self.check_session()?;
+        self.check_session(SessionCheck::Any)?;
         validate_full_path(&request.path)?;
         let node = self.pending.node(self.tree, &request.path).ok_or(Failure::Code(err::NO_NODE))?;
         check_acl(node.acl, perms::READ, self.ctx.auth)?;
