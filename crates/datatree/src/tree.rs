@@ -16,6 +16,8 @@ use jute::request::OpResult;
 use jute::txn::{ErrorTxn, TxnBody, TxnHeader};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+pub mod quota;
+
 /// `/zookeeper`, the built-in subtree.
 pub const ZOOKEEPER_PATH: &str = "/zookeeper";
 /// `/zookeeper/quota`.
@@ -98,6 +100,10 @@ pub struct DataTree {
     /// The root's data length at the last full recount, which Java counts a second time for
     /// its `""` alias.
     pub(crate) root_alias_size: i64,
+    /// Size changes Java makes without counting them in `data_size` (quota stats rewrites).
+    pub(crate) untracked_data_size: i64,
+    /// Paths that carry a quota (Java's pTrie).
+    pub(crate) quota_trie: quota::QuotaTrie,
 }
 
 /// Who and when, from the txn header.
@@ -130,6 +136,8 @@ impl DataTree {
             last_processed_zxid: 0,
             data_size: 0,
             root_alias_size: 0,
+            untracked_data_size: 0,
+            quota_trie: Default::default(),
         };
         let builtin = || Node {
             data: Some(Bytes::new()),
@@ -398,8 +406,10 @@ impl DataTree {
         };
         self.data_size += node_size(path, &node.data);
         let stat = node.client_stat();
+        let data_len = data_length(&node.data);
         self.nodes.insert(path.to_owned(), node);
         self.register_kind(path, new.owner);
+        self.quota_after_create(parent_path, child, path, data_len);
         self.watches.trigger_data(event_type::NODE_CREATED, path, events);
         self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, events);
         Ok(stat)
@@ -424,6 +434,7 @@ impl DataTree {
             // drop the whole subtree instead so every node keeps a parent.
             self.drop_subtree(path, &node);
         }
+        self.quota_after_delete(parent_path, child, path, data_length(&node.data));
         self.watches.trigger_deleted(path, events);
         self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, events);
         Ok(())
@@ -489,8 +500,9 @@ impl DataTree {
         node.stat.mzxid = context.zxid;
         node.stat.version = version;
         let stat = node.client_stat();
-        let new_size = node_size(path, &node.data);
-        self.data_size += new_size - node_size(path, &old_data);
+        let bytes_diff = data_length(&node.data) - data_length(&old_data);
+        self.data_size += bytes_diff;
+        self.quota_after_set_data(path, bytes_diff);
         self.watches.trigger_data(event_type::NODE_DATA_CHANGED, path, events);
         Ok(stat)
     }
@@ -561,6 +573,7 @@ impl DataTree {
     /// twice, once as `""`), which resets the cached size as Java does after construction and
     /// after loading a snapshot.
     fn recount_data_size(&mut self) {
+        self.untracked_data_size = 0;
         self.root_alias_size = self.nodes.get("/").map_or(0, |root| node_size("", &root.data));
         self.data_size = self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>()
             + self.root_alias_size;
@@ -712,6 +725,7 @@ impl DataTree {
     /// data move the cached size once, not twice).
     fn expected_incremental_data_size(&self) -> i64 {
         self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>() + self.root_alias_size
+            - self.untracked_data_size
     }
 
     // ---------------------------------------------------------------------------------------
@@ -733,6 +747,7 @@ impl DataTree {
         self.containers.clear();
         self.ttls.clear();
         self.acl_cache.clear_for_load();
+        self.quota_trie.clear();
         self.data_size = 0;
     }
 
@@ -768,10 +783,12 @@ impl DataTree {
         Ok(())
     }
 
-    /// Ends a snapshot load: drops ACL entries no node uses and recomputes the data size.
+    /// Ends a snapshot load: recomputes the data size, rebuilds the quota trie and recounts
+    /// every quota's stats node, drops ACL entries no node uses (Java's order).
     pub fn finish_load(&mut self) {
-        self.acl_cache.purge_unused();
         self.recount_data_size();
+        self.setup_quotas();
+        self.acl_cache.purge_unused();
     }
 }
 
@@ -838,6 +855,10 @@ fn join(parent: &str, child: &str) -> String {
     } else {
         format!("{parent}/{child}")
     }
+}
+
+fn data_length(data: &Option<Bytes>) -> i64 {
+    data.as_ref().map_or(0, |d| d.len() as i64)
 }
 
 /// Java's getNodeSize: path length in UTF-16 units plus data length.

@@ -13,7 +13,17 @@ use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use tree_support::*;
 
-const PATHS: [&str; 7] = ["/a", "/b", "/a/x", "/a/y", "/b/x", "/a/x/z", "/zookeeper/q"];
+const PATHS: [&str; 9] = [
+    "/a",
+    "/b",
+    "/a/x",
+    "/a/y",
+    "/b/x",
+    "/a/x/z",
+    "/zookeeper/quota/a",
+    "/zookeeper/quota/a/zookeeper_limits",
+    "/zookeeper/quota/a/zookeeper_stats",
+];
 const SESSIONS: [i64; 2] = [SESSION, OTHER_SESSION];
 
 #[derive(Debug, Clone)]
