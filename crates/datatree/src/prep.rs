@@ -20,7 +20,7 @@
 //!
 //! - The checks run in Java's order, so the same error wins (create: flags, TTL, session, path
 //!   syntax, ACL list, parent, CREATE permission, sequence suffix, full path, exists, ephemeral
-//!   parent).
+//!   parent, quota; setData: session, path, node, WRITE permission, quota, version).
 //! - Delete and deleteContainer do not run the full path validation (Java doesn't either): only
 //!   "has a `/`, has no NUL, is not a built-in node".
 //! - The parent of `/x` is looked up under the key `""`, as Java does, and Java's tree maps `""`
@@ -41,13 +41,14 @@
 //!
 //! - When a multi fails with a Java runtime exception (MarshallingError), its pending records
 //!   are rolled back; Java leaves them in place until the error txn is applied.
-//! - Quota is not enforced (Java's default, `zookeeper.enforceQuota=false`) and no tree digest
-//!   is computed (Java's `zookeeper.digest.enabled`).
+//! - No tree digest is computed for the txn (Java's `zookeeper.digest.enabled`).
 //! - closeSession lists the ephemerals to delete in path order (Java: HashSet order).
 
 use crate::acl::{check_acl, fixup_acl, AuthInfo};
 use crate::node::{EphemeralKind, CONTAINER_EPHEMERAL_OWNER};
 use crate::path::validate_path;
+use crate::tree::quota::{StatsTrack, LIMIT_NODE, STAT_NODE};
+use crate::tree::QUOTA_PATH;
 use crate::DataTree;
 use bytes::Bytes;
 use jute::consts::{err, op, perms, CreateMode};
@@ -72,6 +73,9 @@ pub struct PrepContext<'a> {
     pub auth: &'a AuthInfo,
     /// zookeeper.extendedTypesEnabled: TTL nodes allowed, TTL-encoded ephemeralOwners understood.
     pub extended_types_enabled: bool,
+    /// zookeeper.enforceQuota (default false): creates and setData that would pass a quota's
+    /// hard limit fail with QuotaExceeded.
+    pub enforce_quota: bool,
     /// Java's session tracker check of `session_id`, asked by every write but closeSession and
     /// deleteContainer (ephemeral creates ask [`SessionCheck::Global`]): Ok, or the code the
     /// tracker throws. [`standalone_session_check`] is Java's standalone tracker.
@@ -109,6 +113,7 @@ impl std::fmt::Debug for PrepContext<'_> {
             .field("time_ms", &self.time_ms)
             .field("auth", &self.auth)
             .field("extended_types_enabled", &self.extended_types_enabled)
+            .field("enforce_quota", &self.enforce_quota)
             .finish_non_exhaustive()
     }
 }
@@ -419,6 +424,11 @@ fn owner_type(owner: i64, extended_types_enabled: bool) -> Outcome<OwnerType> {
     })
 }
 
+/// The length Java's quota arithmetic uses: `data.length`, 0 for null.
+fn data_length(data: &Option<Bytes>) -> i64 {
+    data.as_ref().map_or(0, |data| data.len() as i64)
+}
+
 /// The largest TTL: 2^40 - 1 ms.
 const TTL_MAX_MS: i64 = crate::node::TTL_MASK;
 
@@ -490,6 +500,42 @@ impl Prep<'_, '_, '_> {
         (self.ctx.check_session)(self.ctx.session_id, check).map_err(Failure::Code)
     }
 
+    /// ZooKeeperServer.checkQuota: with quotas enforced, QuotaExceeded if the change would
+    /// take the deepest quota over `path` past a hard limit (soft limits are only logged by
+    /// Java). Limits and usage are read from the tree, not from the pending changes, so
+    /// pipelined creates do not add up (as in Java).
+    fn check_quota(&self, path: &str, bytes_diff: i64, count_diff: i64) -> Outcome<()> {
+        if !self.ctx.enforce_quota {
+            return Ok(());
+        }
+        let Some(prefix) = self.tree.quota_prefix(path) else { return Ok(()) };
+        // A missing node is skipped ("should not happen"); unreadable data is Java's
+        // IllegalArgumentException / NullPointerException.
+        let stats = |name: &str| -> Outcome<Option<StatsTrack>> {
+            let Some(node) = self.tree.get_node(&format!("{QUOTA_PATH}{prefix}/{name}")) else {
+                return Ok(None);
+            };
+            node.data.as_deref().and_then(StatsTrack::parse).map(Some).ok_or(Failure::Runtime)
+        };
+        let Some(limits) = stats(LIMIT_NODE)? else { return Ok(()) };
+        let check_count = count_diff != 0 && (limits.count() > -1 || limits.count_hard_limit() > -1);
+        let check_bytes = bytes_diff != 0 && (limits.bytes() > -1 || limits.byte_hard_limit() > -1);
+        if !check_count && !check_bytes {
+            return Ok(());
+        }
+        let Some(usage) = stats(STAT_NODE)? else { return Ok(()) };
+        let over = |current: i64, diff: i64, hard_limit: i64| {
+            hard_limit > -1 && current.wrapping_add(diff) > hard_limit
+        };
+        if check_count && over(usage.count(), count_diff, limits.count_hard_limit()) {
+            return Err(err::QUOTA_EXCEEDED.into());
+        }
+        if check_bytes && over(usage.bytes(), bytes_diff, limits.byte_hard_limit()) {
+            return Err(err::QUOTA_EXCEEDED.into());
+        }
+        Ok(())
+    }
+
     /// getRecordForPath, copied for modification.
     fn existing(&self, path: &str) -> Outcome<PendingNode> {
         match self.pending.node(self.tree, path) {
@@ -540,6 +586,7 @@ impl Prep<'_, '_, '_> {
             return Err(err::NO_CHILDREN_FOR_EPHEMERALS.into());
         }
         let new_cversion = parent_cversion.wrapping_add(1);
+        self.check_quota(&path, data_length(args.data), 1)?;
         let path = path.into_owned();
         let data = args.data.clone();
         let body = match txn_type {
@@ -645,6 +692,8 @@ impl Prep<'_, '_, '_> {
         validate_full_path(&request.path)?;
         let mut node = self.existing(&request.path)?;
         check_acl(&node.acl, perms::WRITE, self.ctx.auth)?;
+        let bytes_diff = data_length(&request.data).wrapping_sub(data_length(&node.data));
+        self.check_quota(&request.path, bytes_diff, 0)?;
         let version = check_and_increment_version(node.stat.version, request.version)?;
         node.stat.version = version;
         node.stat.mtime = self.ctx.time_ms;

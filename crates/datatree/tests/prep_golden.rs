@@ -47,6 +47,7 @@ struct Replay {
     /// Java's standalone tracker: known sessions, and whether each is closing.
     sessions: HashMap<i64, bool>,
     extended: bool,
+    enforce_quota: bool,
     queue: Vec<Prepared>,
 }
 
@@ -57,6 +58,7 @@ impl Replay {
             pending: PendingChanges::new(),
             sessions: HashMap::new(),
             extended: true,
+            enforce_quota: false,
             queue: Vec::new(),
         }
     }
@@ -85,6 +87,7 @@ impl Replay {
             time_ms: expected_header.time,
             auth: &auth,
             extended_types_enabled: self.extended,
+            enforce_quota: self.enforce_quota,
             check_session: &check_session,
         };
         let prepared = prep_write(&self.tree, &mut self.pending, &ctx, &request);
@@ -128,7 +131,8 @@ fn every_prepared_txn_is_the_one_java_prepared() {
         let fields: Vec<&str> = line.split('\t').collect();
         match fields[0] {
             _ if line.starts_with("# ") => scenario = line[2..].to_owned(),
-            "reset" => replay = Replay::new(),
+            "reset" => replay = Replay { enforce_quota: replay.enforce_quota, ..Replay::new() },
+            "quota" => replay.enforce_quota = fields[1] == "true",
             "extended" => replay.extended = fields[1] == "true",
             "session" => {
                 replay.sessions.insert(i64::from_str_radix(fields[1], 16).unwrap(), false);

@@ -231,3 +231,29 @@ fn skip_acl_skips_permission_checks_but_not_the_acl_fixup() {
     p.auth.ids.push(Id::new("digest", "bob:hash"));
     p.ok(&create_with_acl("/locked/y", 0, vec![Acl::new(31, "auth", "")]));
 }
+
+#[test]
+fn with_quotas_enforced_a_hard_limit_fails_creates_and_set_data_checked_against_applied_usage() {
+    let mut p = Pipeline::new();
+    p.enforce_quota = true;
+    p.ok(&create("/q", 0));
+    p.ok(&create("/zookeeper/quota/q", 0));
+    let limits = jute::proto::CreateRequest {
+        data: data("count=-1,bytes=-1=;byteHardLimit=12;countHardLimit=3"),
+        ..create_request("/zookeeper/quota/q/zookeeper_limits", 0)
+    };
+    p.ok(&Request::Create(limits));
+    p.ok(&create("/zookeeper/quota/q/zookeeper_stats", 0));
+    // Usage is read from the tree: pipelined creates all pass the check (/q counts as one).
+    for path in ["/q/a", "/q/b", "/q/c"] {
+        assert_eq!(p.prep(&create(path, 0)).error(), None);
+    }
+    p.apply_all();
+    assert_eq!(p.fails(&create("/q/d", 0)), err::QUOTA_EXCEEDED);
+    assert_eq!(p.fails(&create("/q/a/deeper", 0)), err::QUOTA_EXCEEDED);
+    // Quota comes before the version check; shrinking data is always fine.
+    assert_eq!(p.fails(&set_data("/q/b", "0123456789abcdef", 99)), err::QUOTA_EXCEEDED);
+    assert_eq!(p.fails(&set_data("/q/a", "", 99)), err::BAD_VERSION);
+    p.enforce_quota = false;
+    p.ok(&create("/q/d", 0));
+}

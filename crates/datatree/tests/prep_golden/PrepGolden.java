@@ -9,6 +9,7 @@
 //   javac -cp $CP -d /tmp/golden PrepGolden.java && java -cp $CP:/tmp/golden org.apache.zookeeper.server.PrepGolden > prep.txt
 //
 // Script lines (tab separated):
+//   quota <true|false>         zookeeper.enforceQuota (for the whole script)
 //   # <scenario name>
 //   reset                      a fresh server (tree of a new server, no sessions, nothing pending)
 //   extended <true|false>      zookeeper.extendedTypesEnabled from now on
@@ -561,7 +562,50 @@ public class PrepGolden {
         apply();
     }
 
+    void quotas() throws Exception {
+        reset("quota hard limits (zookeeper.enforceQuota=true)");
+        create("/qq", 0);
+        create("/soft", 0);
+        create("/zookeeper/quota/qq", 0);
+        request(OpCode.create, new CreateRequest("/zookeeper/quota/qq/zookeeper_limits",
+            data("count=-1,bytes=-1=;byteHardLimit=12;countHardLimit=3"), open(), 0));
+        request(OpCode.create, new CreateRequest("/zookeeper/quota/qq/zookeeper_stats",
+            data("count=0,bytes=0"), open(), 0));
+        create("/zookeeper/quota/soft", 0);
+        request(OpCode.create, new CreateRequest("/zookeeper/quota/soft/zookeeper_limits",
+            data("count=1,bytes=1"), open(), 0));
+        request(OpCode.create, new CreateRequest("/zookeeper/quota/soft/zookeeper_stats",
+            data("count=0,bytes=0"), open(), 0));
+        apply();
+        // pipelined creates are checked against the applied usage only
+        create("/qq/a", 0);
+        create("/qq/b", 0);
+        create("/qq/c", 0);
+        apply();
+        create("/qq/d", 0);
+        create("/qq/a/deeper", 0);
+        // soft limits are only logged
+        create("/soft/a", 0);
+        create("/soft/b", 0);
+        setData("/soft", "much more than one byte", -1);
+        // bytes: the difference to the current data counts
+        setData("/qq", "0123456789", -1);
+        setData("/qq/a", "x", -1);
+        setData("/qq/a", "", 99);
+        setData("/qq/b", "0123456789abcdef", 99);
+        // quota before version, ephemeral parent before quota
+        delete("/qq/c", -1);
+        apply();
+        create("/qq/c", 0);
+        create("/qq/c", 0);
+        setData("/qq", "0123456789", -1);
+        apply();
+    }
+
     public static void main(String[] args) throws Exception {
+        // ZooKeeperServer reads this once, when the class is loaded.
+        System.setProperty("zookeeper.enforceQuota", "true");
+        System.out.println("quota\ttrue");
         alice = new Id("digest", DigestAuthenticationProvider.generateDigest("alice:pw"));
         PrepGolden golden = new PrepGolden();
         golden.createErrorOrder();
@@ -574,6 +618,7 @@ public class PrepGolden {
         golden.containersAndTtl();
         golden.closeSessions();
         golden.multis();
+        golden.quotas();
         System.exit(0);
     }
 }

@@ -82,6 +82,7 @@ pub struct Pipeline {
     pub session: i64,
     pub auth: AuthInfo,
     pub extended_types: bool,
+    pub enforce_quota: bool,
     /// Java's standalone session tracker: known sessions and whether each is closing.
     pub sessions: HashMap<i64, bool>,
     /// Prepared but not yet applied, in zxid order.
@@ -99,6 +100,7 @@ impl Pipeline {
             session: SESSION,
             auth: AuthInfo { ids: vec![Id::new("ip", "127.0.0.1")], skip_acl: false },
             extended_types: true,
+            enforce_quota: false,
             sessions: HashMap::new(),
             queue: Vec::new(),
         };
@@ -131,6 +133,7 @@ impl Pipeline {
             time_ms: TIME + self.zxid,
             auth: &self.auth,
             extended_types_enabled: self.extended_types,
+            enforce_quota: self.enforce_quota,
             check_session: &check_session,
         };
         let prepared = prep_write(&self.tree, &mut self.pending, &ctx, request);
