@@ -16,6 +16,7 @@ use jute::request::OpResult;
 use jute::txn::{ErrorTxn, TxnBody, TxnHeader};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+pub mod digest;
 pub mod quota;
 
 /// `/zookeeper`, the built-in subtree.
@@ -104,6 +105,8 @@ pub struct DataTree {
     pub(crate) untracked_data_size: i64,
     /// Paths that carry a quota (Java's pTrie).
     pub(crate) quota_trie: quota::QuotaTrie,
+    /// Java's tree digest ([`digest`]), kept in step with every change.
+    pub(crate) digest: i64,
 }
 
 /// Who and when, from the txn header.
@@ -138,6 +141,7 @@ impl DataTree {
             root_alias_size: 0,
             untracked_data_size: 0,
             quota_trie: Default::default(),
+            digest: 0,
         };
         let builtin = || Node {
             data: Some(Bytes::new()),
@@ -157,6 +161,7 @@ impl DataTree {
         zookeeper.children.insert("quota".into());
         zookeeper.children.insert("config".into());
         tree.recount_data_size();
+        tree.digest = tree.recomputed_digest();
         tree
     }
 
@@ -373,21 +378,22 @@ impl DataTree {
             return Err(err::NO_NODE);
         }
         let acl_id = self.acl_cache.add_usage(new.acl);
-        let parent = self.node_mut(&parent_key);
-        if parent.children.contains(child) {
+        if self.node_mut(&parent_key).children.contains(child) {
             return Err(err::NODE_EXISTS);
         }
-        let mut parent_cversion = new.parent_cversion;
-        if parent_cversion == -1 {
-            parent_cversion = parent.stat.cversion.wrapping_add(1);
-        }
-        // Replay over a fuzzy snapshot may meet a create whose node was created and deleted
-        // again inside the fuzzy window: never move cversion/pzxid backwards.
-        if parent_cversion > parent.stat.cversion {
-            parent.stat.cversion = parent_cversion;
-            parent.stat.pzxid = context.zxid;
-        }
-        parent.children.insert(child.to_owned());
+        self.change_node(&parent_key, |parent| {
+            let mut parent_cversion = new.parent_cversion;
+            if parent_cversion == -1 {
+                parent_cversion = parent.stat.cversion.wrapping_add(1);
+            }
+            // Replay over a fuzzy snapshot may meet a create whose node was created and deleted
+            // again inside the fuzzy window: never move cversion/pzxid backwards.
+            if parent_cversion > parent.stat.cversion {
+                parent.stat.cversion = parent_cversion;
+                parent.stat.pzxid = context.zxid;
+            }
+            parent.children.insert(child.to_owned());
+        });
         let node = Node {
             data: new.data.clone(),
             acl_id,
@@ -407,11 +413,14 @@ impl DataTree {
         self.data_size += node_size(path, &node.data);
         let stat = node.client_stat();
         let data_len = data_length(&node.data);
+        self.digest_add(path, &node);
         self.nodes.insert(path.to_owned(), node);
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
-        self.watches.trigger_data(event_type::NODE_CREATED, path, events);
-        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, events);
+        let parent_acl_id = self.lookup(&parent_key).map_or(OPEN_ACL_UNSAFE_ID, |parent| parent.acl_id);
+        let parent_acl = self.acl_cache.get(parent_acl_id).to_vec();
+        self.watches.trigger_data(event_type::NODE_CREATED, path, new.acl, events);
+        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, &parent_acl, events);
         Ok(stat)
     }
 
@@ -421,12 +430,17 @@ impl DataTree {
     fn delete_node(&mut self, path: &str, zxid: i64, events: &mut Vec<WatchNotification>) -> Result<(), i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path).to_owned();
-        let parent = self.lookup_mut(&parent_key).ok_or(err::NO_NODE)?;
-        parent.children.remove(child);
-        if zxid > parent.stat.pzxid {
-            parent.stat.pzxid = zxid;
-        }
+        self.change_node(&parent_key, |parent| {
+            parent.children.remove(child);
+            if zxid > parent.stat.pzxid {
+                parent.stat.pzxid = zxid;
+            }
+        })
+        .ok_or(err::NO_NODE)?;
         let node = self.nodes.remove(path).ok_or(err::NO_NODE)?;
+        // The ACLs gate the events; take them before the cache may drop the node's list.
+        let acl = self.acl_cache.get(node.acl_id).to_vec();
+        let parent_acl = self.lookup(&parent_key).map(|parent| self.acl_cache.get(parent.acl_id).to_vec());
         self.forget_node(path, &node);
         if !node.children.is_empty() {
             // Java's prep never deletes a node with children; a log replayed over a fuzzy
@@ -435,13 +449,15 @@ impl DataTree {
             self.drop_subtree(path, &node);
         }
         self.quota_after_delete(parent_path, child, path, data_length(&node.data));
-        self.watches.trigger_deleted(path, events);
-        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, events);
+        self.watches.trigger_deleted(path, &acl, events);
+        let parent_acl = parent_acl.unwrap_or_default();
+        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, &parent_acl, events);
         Ok(())
     }
 
     /// Undoes what a node's presence registered: ACL reference, data size, kind sets.
     fn forget_node(&mut self, path: &str, node: &Node) {
+        self.digest_remove(path, node);
         self.acl_cache.remove_usage(node.acl_id);
         self.data_size -= node_size(path, &node.data);
         match EphemeralKind::of(node.stat.ephemeral_owner) {
@@ -494,16 +510,20 @@ impl DataTree {
         context: TxnContext,
         events: &mut Vec<WatchNotification>,
     ) -> Result<Stat, i32> {
-        let node = self.lookup_mut(path).ok_or(err::NO_NODE)?;
-        let old_data = std::mem::replace(&mut node.data, data);
-        node.stat.mtime = context.time;
-        node.stat.mzxid = context.zxid;
-        node.stat.version = version;
-        let stat = node.client_stat();
-        let bytes_diff = data_length(&node.data) - data_length(&old_data);
+        let (old_data, stat) = self
+            .change_node(path, |node| {
+                let old_data = std::mem::replace(&mut node.data, data);
+                node.stat.mtime = context.time;
+                node.stat.mzxid = context.zxid;
+                node.stat.version = version;
+                (old_data, node.client_stat())
+            })
+            .ok_or(err::NO_NODE)?;
+        let bytes_diff = i64::from(stat.data_length) - data_length(&old_data);
         self.data_size += bytes_diff;
         self.quota_after_set_data(path, bytes_diff);
-        self.watches.trigger_data(event_type::NODE_DATA_CHANGED, path, events);
+        let acl = self.lookup(path).map(|node| self.acl_cache.get(node.acl_id)).unwrap_or_default();
+        self.watches.trigger_data(event_type::NODE_DATA_CHANGED, path, acl, events);
         Ok(stat)
     }
 
@@ -513,10 +533,12 @@ impl DataTree {
         let old_acl_id = self.lookup(path).ok_or(err::NO_NODE)?.acl_id;
         self.acl_cache.remove_usage(old_acl_id);
         let acl_id = self.acl_cache.add_usage(acl);
-        let node = self.lookup_mut(path).ok_or(err::NO_NODE)?;
-        node.stat.aversion = version;
-        node.acl_id = acl_id;
-        Ok(node.client_stat())
+        self.change_node(path, |node| {
+            node.stat.aversion = version;
+            node.acl_id = acl_id;
+            node.client_stat()
+        })
+        .ok_or(err::NO_NODE)
     }
 
     /// Java's setCversionPzxid (the NodeExists fix-up on replay).
@@ -525,13 +547,14 @@ impl DataTree {
             Some(trimmed) => trimmed,
             None => path,
         };
-        let node = self.lookup_mut(path).ok_or(err::NO_NODE)?;
-        let cversion = if cversion == -1 { node.stat.cversion.wrapping_add(1) } else { cversion };
-        if cversion > node.stat.cversion {
-            node.stat.cversion = cversion;
-            node.stat.pzxid = zxid;
-        }
-        Ok(())
+        self.change_node(path, |node| {
+            let cversion = if cversion == -1 { node.stat.cversion.wrapping_add(1) } else { cversion };
+            if cversion > node.stat.cversion {
+                node.stat.cversion = cversion;
+                node.stat.pzxid = zxid;
+            }
+        })
+        .ok_or(err::NO_NODE)
     }
 
     /// Java's killSession: the paths the txn lists first (3.6+ closeSession), then whatever else
@@ -715,6 +738,10 @@ impl DataTree {
         if self.data_size != expected {
             return Err(format!("cached data size {} but {expected}", self.data_size));
         }
+        let digest = self.recomputed_digest();
+        if self.digest != digest {
+            return Err(format!("digest {:x} but recomputed {digest:x}", self.digest));
+        }
         self.watches.data.check_consistent().map_err(|e| format!("data watches: {e}"))?;
         self.watches.child.check_consistent().map_err(|e| format!("child watches: {e}"))?;
         Ok(())
@@ -749,6 +776,7 @@ impl DataTree {
         self.acl_cache.clear_for_load();
         self.quota_trie.clear();
         self.data_size = 0;
+        self.digest = 0;
     }
 
     /// One entry of the snapshot's ACL map.
@@ -775,8 +803,16 @@ impl DataTree {
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;
-        let children = self.nodes.remove(path).map(|old| old.children).unwrap_or_default();
-        self.nodes.insert(path.to_owned(), Node { data, acl_id, stat, children });
+        let children = match self.nodes.remove(path) {
+            Some(old) => {
+                self.digest_remove(path, &old);
+                old.children
+            }
+            None => Default::default(),
+        };
+        let node = Node { data, acl_id, stat, children };
+        self.digest_add(path, &node);
+        self.nodes.insert(path.to_owned(), node);
         if path != "/" {
             self.register_kind(path, owner);
         }

@@ -21,11 +21,18 @@
 //! later `getData(watch)` silently downgraded a persistent watch to one-shot, `checkWatches`
 //! answered "found" when *any* connection watched the path, and the removal types 4/5 did not
 //! exist (reply MarshallingError). Everything a 3.8 client can observe without hitting those bugs
-//! is the same. Events are not filtered by READ permission (that arrived in 3.8.4).
+//! is the same.
+//!
+//! Delivery is filtered by READ permission (CVE-2024-23944: upstream 3.8.4, and backported in
+//! Debian's 3.8.0-11+deb12u2, which we match): each [`WatchNotification`] carries the ACL a
+//! watcher must be able to READ under to receive it, and the server checks each connection's
+//! auth against it ([`WatchNotification::visible_to`]). A filtered watcher's one-shot watch is
+//! consumed all the same, as in Java.
 
 use crate::tree::DataTree;
 use jute::consts::{event_type, keeper_state, watcher_type};
 use jute::proto::WatcherEvent;
+use jute::records::Acl;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Identifies who receives an event: the server uses one id per connection.
@@ -38,10 +45,14 @@ pub struct WatchNotification {
     pub event: WatcherEvent,
     /// Ascending, no duplicates.
     pub watchers: Vec<WatcherId>,
+    /// Deliver to a watcher only if it may READ under this ACL: the created, changed or
+    /// deleted node's ACL, or for NodeChildrenChanged the parent's. Empty (always passes) for
+    /// setWatches catch-up events, which Java does not filter.
+    pub acl: Vec<Acl>,
 }
 
 impl WatchNotification {
-    fn new(event_type: i32, path: &str, watchers: Vec<WatcherId>) -> Self {
+    fn new(event_type: i32, path: &str, watchers: Vec<WatcherId>, acl: &[Acl]) -> Self {
         WatchNotification {
             event: WatcherEvent {
                 r#type: event_type,
@@ -49,7 +60,14 @@ impl WatchNotification {
                 path: path.to_owned(),
             },
             watchers,
+            acl: acl.to_vec(),
         }
+    }
+
+    /// Whether a watcher whose connection has `auth` receives this event (Java's
+    /// `checkACL(acl, READ)` before sending: skipACL, super, an empty list or a READ grant).
+    pub fn visible_to(&self, auth: &crate::acl::AuthInfo) -> bool {
+        crate::acl::check_acl(&self.acl, jute::consts::perms::READ, auth).is_ok()
     }
 }
 
@@ -321,29 +339,47 @@ pub struct WatchManager {
 }
 
 impl WatchManager {
-    /// Fires `event` at `path` in the data table.
-    pub(crate) fn trigger_data(&mut self, event: i32, path: &str, out: &mut Vec<WatchNotification>) {
+    /// Fires `event` at `path` in the data table; `acl` gates delivery.
+    pub(crate) fn trigger_data(
+        &mut self,
+        event: i32,
+        path: &str,
+        acl: &[Acl],
+        out: &mut Vec<WatchNotification>,
+    ) {
         let watchers = self.data.trigger(path);
-        push(out, event, path, watchers);
+        push(out, event, path, watchers, acl);
     }
 
-    /// Fires `event` at `path` in the child table.
-    pub(crate) fn trigger_child(&mut self, event: i32, path: &str, out: &mut Vec<WatchNotification>) {
+    /// Fires `event` at `path` in the child table; `acl` gates delivery.
+    pub(crate) fn trigger_child(
+        &mut self,
+        event: i32,
+        path: &str,
+        acl: &[Acl],
+        out: &mut Vec<WatchNotification>,
+    ) {
         let watchers = self.child.trigger(path);
-        push(out, event, path, watchers);
+        push(out, event, path, watchers, acl);
     }
 
     /// NodeDeleted at `path`: data watchers and child watchers of `path`, each once.
-    pub(crate) fn trigger_deleted(&mut self, path: &str, out: &mut Vec<WatchNotification>) {
+    pub(crate) fn trigger_deleted(&mut self, path: &str, acl: &[Acl], out: &mut Vec<WatchNotification>) {
         let mut watchers = self.data.trigger(path);
         watchers.extend(self.child.trigger(path));
-        push(out, event_type::NODE_DELETED, path, watchers);
+        push(out, event_type::NODE_DELETED, path, watchers, acl);
     }
 }
 
-fn push(out: &mut Vec<WatchNotification>, event: i32, path: &str, watchers: BTreeSet<WatcherId>) {
+fn push(
+    out: &mut Vec<WatchNotification>,
+    event: i32,
+    path: &str,
+    watchers: BTreeSet<WatcherId>,
+    acl: &[Acl],
+) {
     if !watchers.is_empty() {
-        out.push(WatchNotification::new(event, path, watchers.into_iter().collect()));
+        out.push(WatchNotification::new(event, path, watchers.into_iter().collect(), acl));
     }
 }
 
@@ -439,7 +475,7 @@ impl DataTree {
     ) -> Vec<WatchNotification> {
         let mut missed = Vec::new();
         let mut fire =
-            |event: i32, path: &str| missed.push(WatchNotification::new(event, path, vec![watcher]));
+            |event: i32, path: &str| missed.push(WatchNotification::new(event, path, vec![watcher], &[]));
         for path in data {
             match self.lookup(path).map(|node| node.stat.mzxid) {
                 None => fire(event_type::NODE_DELETED, path),

@@ -267,3 +267,27 @@ fn multi_read_never_leaves_watches() {
     read::multi_read(&mut tree, &ops, &anyone());
     assert_eq!(tree.watch_count(), 0);
 }
+
+#[test]
+fn each_event_carries_the_acl_that_gates_its_delivery() {
+    use jute::records::{Acl, Id};
+    use jute::txn::{CreateTxn, TxnBody};
+    let secret = vec![Acl::new(31, "digest", "alice:hash")];
+    let mut tree = tree_with(&["/open"]);
+    tree.add_persistent_watch("/", 1, true);
+    read::get_children(&mut tree, "/open", &anyone(), Some(2)).unwrap();
+    let body = TxnBody::Create(CreateTxn { acl: secret.clone(), ..create_txn("/open/s", -1) });
+    let created = apply(&mut tree, 10, body);
+    assert_eq!(created.events[0].acl, secret, "NodeCreated: the new node's ACL");
+    assert_eq!(created.events[1].acl, open(), "NodeChildrenChanged: the parent's ACL");
+    assert!(!created.events[0].visible_to(&anyone()));
+    let alice = AuthInfo { ids: vec![Id::new("digest", "alice:hash")], skip_acl: false };
+    assert!(created.events[0].visible_to(&alice));
+    let changed = apply(&mut tree, 11, set_data("/open/s", None, 1));
+    assert_eq!(changed.events[0].acl, secret);
+    let deleted = apply(&mut tree, 12, delete("/open/s"));
+    assert_eq!(deleted.events[0].acl, secret, "NodeDeleted: the deleted node's ACL");
+    // setWatches catch-up events are not filtered.
+    let missed = tree.set_watches(0, &["/gone".to_string()], &[], &[], &[], &[], 3);
+    assert!(missed[0].acl.is_empty() && missed[0].visible_to(&anyone()));
+}
