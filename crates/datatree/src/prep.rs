@@ -14,7 +14,13 @@
 //!    order), so that the records it made are dropped only when the tree shows them;
 //! 3. when the pipeline is reset (leadership lost, resync), call [`PendingChanges::clear`].
 //!
-//! Every write consumes its zxid, failed or not (a failure is logged as an error txn).
+//! Every write consumes its zxid, failed or not (a failure is logged as an error txn). Session
+//! state is the caller's: [`PrepContext::check_session`] answers as Java's session tracker, and
+//! once a session's closeSession is prepared the tracker must call it closing (Java marks it so
+//! in prep), so that requests pipelined behind it fail with SessionExpired.
+//!
+//! `tests/prep_golden.rs` replays a script of requests that were run through the 3.8.0 jar's
+//! PrepRequestProcessor and checks every prepared header and txn byte for byte.
 //!
 //! # Java behaviour kept on purpose
 //!
@@ -34,6 +40,8 @@
 //!   answered as create, any create with flags 4 is a createContainer, a createTTL whose flags
 //!   are not a TTL mode is a plain create (its ttl dropped), and a create/create2/createContainer
 //!   with TTL flags fails the whole request with MarshallingError (a ClassCastException in Java).
+//! - Quota usage is read from the tree, not from the pending changes: pipelined creates under a
+//!   quota do not add up until applied.
 //! - A standalone `check` (op 13) is prepared into a check txn, as 3.8.0 does (later versions
 //!   answer Unimplemented; a server wanting that must reject it before calling this).
 //!
@@ -312,7 +320,8 @@ impl PendingChanges {
     /// The latest pending record of `path` (keys are Java's: `""` is the root seen as a parent).
     pub fn latest(&self, path: &str) -> Option<&ChangeRecord> {
         let sequence = *self.latest.get(path)?;
-        self.records.get(usize::try_from(sequence - self.first_sequence).ok()?)
+        let index = sequence.checked_sub(self.first_sequence).expect("latest never names a dropped record");
+        self.records.get(usize::try_from(index).ok()?)
     }
 
     /// The node at `path` as it will be once every pending txn is applied: the latest pending
@@ -338,6 +347,12 @@ impl PendingChanges {
     }
 
     fn add(&mut self, record: ChangeRecord) {
+        assert!(
+            self.records.back().map_or(true, |last| last.zxid <= record.zxid),
+            "pending changes must come in zxid order: 0x{:x} after 0x{:x}",
+            record.zxid,
+            self.records.back().map_or(0, |last| last.zxid)
+        );
         let sequence = self.first_sequence + self.records.len() as u64;
         let replaced = self.latest.insert(record.path.clone(), sequence);
         if let Some(undo) = &mut self.multi_undo {
