@@ -348,7 +348,7 @@ impl PendingChanges {
 
     fn add(&mut self, record: ChangeRecord) {
         assert!(
-            self.records.back().map_or(true, |last| last.zxid <= record.zxid),
+            !self.records.back().is_some_and(|last| last.zxid > record.zxid),
             "pending changes must come in zxid order: 0x{:x} after 0x{:x}",
             record.zxid,
             self.records.back().map_or(0, |last| last.zxid)
