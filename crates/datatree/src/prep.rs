@@ -347,8 +347,12 @@ impl PendingChanges {
     }
 
     fn add(&mut self, record: ChangeRecord) {
+        let in_order = match self.records.back() {
+            Some(last) => last.zxid <= record.zxid,
+            None => true,
+        };
         assert!(
-            !self.records.back().is_some_and(|last| last.zxid > record.zxid),
+            in_order,
             "pending changes must come in zxid order: 0x{:x} after 0x{:x}",
             record.zxid,
             self.records.back().map_or(0, |last| last.zxid)
