@@ -208,6 +208,48 @@ pub fn prep_write(
     }
 }
 
+/// A write whose body could not be decoded. Java creates the txn header before it reads the
+/// body, so such a request becomes an error txn MarshallingError (-5) and consumes its zxid: for
+/// create, create2, createContainer, createTTL, delete, setData, setACL, check and multi (a
+/// multi also when it mixes reads and writes, holds only reads or an unknown op). `None` for
+/// every other opcode (a reconfig is read before its header exists: no txn).
+pub fn prep_undecodable(ctx: &PrepContext<'_>, opcode: i32) -> Option<Prepared> {
+    let txn_first = matches!(
+        opcode,
+        op::CREATE
+            | op::CREATE2
+            | op::CREATE_CONTAINER
+            | op::CREATE_TTL
+            | op::DELETE
+            | op::SET_DATA
+            | op::SET_ACL
+            | op::CHECK
+            | op::MULTI
+    );
+    txn_first.then(|| error_txn(ctx, err::MARSHALLING_ERROR))
+}
+
+/// A deleteContainer (20) sent by a client. Java reads that opcode's path as the request's
+/// whole buffer, header included; the header's opcode bytes are `00 00 00 14`, so the "path"
+/// holds a NUL and the request always becomes an error txn BadArguments (-8), consuming its
+/// zxid. (The container manager's own requests go through [`prep_write`].)
+pub fn prep_client_delete_container(ctx: &PrepContext<'_>) -> Prepared {
+    error_txn(ctx, err::BAD_ARGUMENTS)
+}
+
+fn error_txn(ctx: &PrepContext<'_>, code: i32) -> Prepared {
+    Prepared {
+        header: TxnHeader {
+            client_id: ctx.session_id,
+            cxid: ctx.cxid,
+            zxid: ctx.zxid,
+            time: ctx.time_ms,
+            r#type: op::ERROR,
+        },
+        body: TxnBody::Error(ErrorTxn { err: code }),
+    }
+}
+
 /// The createSession txn of a new global session (Java logs the requested timeout; the server
 /// tracks the session itself).
 pub fn prep_create_session(ctx: &PrepContext<'_>, timeout_ms: i32) -> Prepared {

@@ -5,7 +5,10 @@
 //! paths of a closeSession are compared as a set, Java lists them in HashSet order).
 
 use datatree::acl::AuthInfo;
-use datatree::prep::{prep_write, standalone_session_check, PendingChanges, PrepContext, Prepared};
+use datatree::prep::{
+    prep_client_delete_container, prep_undecodable, prep_write, standalone_session_check, PendingChanges,
+    PrepContext, Prepared,
+};
 use datatree::DataTree;
 use jute::consts::op;
 use jute::proto::DeleteContainerRequest;
@@ -67,12 +70,13 @@ impl Replay {
         let session = i64::from_str_radix(fields[0], 16).unwrap();
         let cxid: i32 = fields[1].parse().unwrap();
         let auth = AuthInfo { ids: parse_ids(fields[2]), skip_acl: false };
-        let opcode: i32 = fields[3].parse().unwrap();
+        let client_delete_container = fields[3] == "20c";
+        let opcode: i32 = fields[3].trim_end_matches('c').parse().unwrap();
         let body = unhex(fields[4]);
         let request = if opcode == op::DELETE_CONTAINER {
-            Request::DeleteContainer(DeleteContainerRequest { path: String::from_utf8(body).unwrap() })
+            Ok(Request::DeleteContainer(DeleteContainerRequest { path: String::from_utf8(body).unwrap() }))
         } else {
-            Request::decode(opcode, &body).unwrap()
+            Request::decode(opcode, &body)
         };
         assert_eq!(expected_header.client_id, session);
         assert_eq!(expected_header.cxid, cxid);
@@ -90,10 +94,17 @@ impl Replay {
             enforce_quota: self.enforce_quota,
             check_session: &check_session,
         };
-        let prepared = prep_write(&self.tree, &mut self.pending, &ctx, &request);
-        if matches!(request, Request::CloseSession) {
-            self.sessions.insert(session, true);
-        }
+        let prepared = match request {
+            _ if client_delete_container => prep_client_delete_container(&ctx),
+            Ok(request) => {
+                let prepared = prep_write(&self.tree, &mut self.pending, &ctx, &request);
+                if matches!(request, Request::CloseSession) {
+                    self.sessions.insert(session, true);
+                }
+                prepared
+            }
+            Err(_) => prep_undecodable(&ctx, opcode).expect("a write opcode"),
+        };
         self.queue.push(prepared.clone());
         prepared
     }

@@ -257,3 +257,32 @@ fn with_quotas_enforced_a_hard_limit_fails_creates_and_set_data_checked_against_
     p.enforce_quota = false;
     p.ok(&create("/q/d", 0));
 }
+
+#[test]
+fn undecodable_writes_become_marshalling_error_txns_and_reads_or_reconfig_get_none() {
+    let auth = datatree::acl::AuthInfo::default();
+    let check_session = |_: i64, _: SessionCheck| Ok(());
+    let ctx = datatree::prep::PrepContext {
+        session_id: SESSION,
+        cxid: 7,
+        zxid: 42,
+        time_ms: TIME,
+        auth: &auth,
+        extended_types_enabled: false,
+        enforce_quota: false,
+        check_session: &check_session,
+    };
+    for opcode in [op::CREATE, op::CREATE2, op::CREATE_TTL, op::CREATE_CONTAINER, op::DELETE, op::SET_DATA] {
+        let prepared = datatree::prep::prep_undecodable(&ctx, opcode).expect("a txn");
+        assert_eq!((prepared.header.zxid, prepared.header.r#type), (42, op::ERROR));
+        assert_eq!(prepared.error(), Some(err::MARSHALLING_ERROR));
+    }
+    for opcode in [op::SET_ACL, op::CHECK, op::MULTI] {
+        assert!(datatree::prep::prep_undecodable(&ctx, opcode).is_some());
+    }
+    for opcode in [op::GET_DATA, op::RECONFIG, op::SYNC, op::MULTI_READ, op::DELETE_CONTAINER] {
+        assert!(datatree::prep::prep_undecodable(&ctx, opcode).is_none(), "{opcode}");
+    }
+    let prepared = datatree::prep::prep_client_delete_container(&ctx);
+    assert_eq!(prepared.error(), Some(err::BAD_ARGUMENTS));
+}

@@ -15,6 +15,7 @@
 //   extended <true|false>      zookeeper.extendedTypesEnabled from now on
 //   session <hex id>           the session tracker knows this session
 //   prep <hex session> <cxid> <ids: scheme=id;... or -> <opcode> <hex request body>
+//                              (opcode "20c": a deleteContainer from a client, body = whole packet)
 //   expect <hex TxnHeader> <hex txn record>     (what Java prepared for the line above)
 //   apply                      apply every prepared txn in order
 // A deleteContainer body is the raw UTF-8 path (what Java's ContainerManager submits).
@@ -55,6 +56,7 @@ public class PrepGolden {
     List<Request> queue = new ArrayList<>();
     Request last;
     int cxid;
+    boolean clientPacket;
     long session = A;
     List<Id> ids = Arrays.asList(ip);
 
@@ -124,7 +126,8 @@ public class PrepGolden {
             idText.add(id.getScheme() + "=" + id.getId());
         }
         System.out.println("prep\t" + Long.toHexString(session) + "\t" + cxid + "\t"
-            + (ids.isEmpty() ? "-" : idText.toString()) + "\t" + opcode + "\t" + hex(body));
+            + (ids.isEmpty() ? "-" : idText.toString()) + "\t" + opcode + (clientPacket ? "c" : "") + "\t"
+            + hex(body));
         if (request.getHdr() == null) {
             System.out.println("expect\tnone");
         } else {
@@ -562,6 +565,50 @@ public class PrepGolden {
         apply();
     }
 
+    void clientDeleteContainer(String path) throws Exception {
+        // As a client connection hands it over: the request buffer holds the header too.
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        new RequestHeader(cxid + 1, OpCode.deleteContainer).serialize(BinaryOutputArchive.getArchive(out), "h");
+        out.write(path.getBytes(StandardCharsets.UTF_8));
+        clientPacket = true;
+        raw(OpCode.deleteContainer, out.toByteArray());
+        clientPacket = false;
+    }
+
+    void undecodable() throws Exception {
+        reset("undecodable writes and a client's deleteContainer");
+        create("/p", 0);
+        apply();
+        for (int opcode : new int[] {OpCode.create, OpCode.create2, OpCode.createContainer, OpCode.createTTL,
+            OpCode.delete, OpCode.setData, OpCode.setACL, OpCode.check, OpCode.multi}) {
+            raw(opcode, new byte[3]);
+        }
+        // a multi mixing reads and writes, only reads, an unknown op
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        BinaryOutputArchive archive = BinaryOutputArchive.getArchive(out);
+        new MultiHeader(OpCode.getData, false, -1).serialize(archive, "h");
+        new GetDataRequest("/p", false).serialize(archive, "r");
+        new MultiHeader(OpCode.create, false, -1).serialize(archive, "h");
+        cr("/p/x", 0).serialize(archive, "r");
+        new MultiHeader(-1, true, -1).serialize(archive, "h");
+        raw(OpCode.multi, out.toByteArray());
+        out = new ByteArrayOutputStream();
+        archive = BinaryOutputArchive.getArchive(out);
+        new MultiHeader(OpCode.getData, false, -1).serialize(archive, "h");
+        new GetDataRequest("/p", false).serialize(archive, "r");
+        new MultiHeader(-1, true, -1).serialize(archive, "h");
+        raw(OpCode.multi, out.toByteArray());
+        out = new ByteArrayOutputStream();
+        archive = BinaryOutputArchive.getArchive(out);
+        new MultiHeader(OpCode.setACL, false, -1).serialize(archive, "h");
+        new SetACLRequest("/p", open(), -1).serialize(archive, "r");
+        new MultiHeader(-1, true, -1).serialize(archive, "h");
+        raw(OpCode.multi, out.toByteArray());
+        clientDeleteContainer("/p");
+        create("/p/after", 0);
+        apply();
+    }
+
     void quotas() throws Exception {
         reset("quota hard limits (zookeeper.enforceQuota=true)");
         create("/qq", 0);
@@ -619,6 +666,7 @@ public class PrepGolden {
         golden.closeSessions();
         golden.multis();
         golden.quotas();
+        golden.undecodable();
         System.exit(0);
     }
 }
