@@ -635,6 +635,16 @@ impl DataTree {
         self.ephemerals.keys().copied().collect()
     }
 
+    /// Every container node, sorted.
+    pub fn container_paths(&self) -> Vec<String> {
+        self.containers.iter().cloned().collect()
+    }
+
+    /// Every TTL node, sorted.
+    pub fn ttl_paths(&self) -> Vec<String> {
+        self.ttls.iter().cloned().collect()
+    }
+
     /// Containers ContainerManager would delete: no children and a stored cversion > 0 (it
     /// once had a child). Sorted, at most `limit`. (Java's never-used-container timeout,
     /// `znode.container.maxNeverUsedIntervalMs`, defaults to off in 3.8 and is not modelled.)

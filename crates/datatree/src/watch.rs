@@ -9,12 +9,13 @@
 //! | `exists`/`getData` with watch | standard | |
 //! | `getChildren*` with watch | | standard |
 //! | `addWatch` mode 0 (persistent) | persistent | persistent |
-//! | `addWatch` mode 1 (persistent-recursive) | recursive | |
+//! | `addWatch` mode 1 (persistent-recursive) | recursive | recursive |
 //!
 //! A trigger on path P takes every watcher registered *at* P in that table (dropping its standard
-//! mode: one-shot), plus, walking P's ancestors, every watcher holding a recursive mode there.
-//! Recursive watches live only in the data table, which is why they never see
-//! NodeChildrenChanged (only the child table fires it).
+//! mode: one-shot), plus, walking P's ancestors, every watcher holding a recursive mode there;
+//! a watcher that is there only recursively never takes NodeChildrenChanged. (Java 3.9 keeps
+//! recursive watches in the data table only, which has the same effect; 3.8 keeps them in both,
+//! so they count twice in `zk_watch_count`, as here.)
 //!
 //! Model: Java 3.9's WatchManager (ZOOKEEPER-4466/4471: several modes per watcher and path,
 //! removal per watcher type). Java 3.8.0–3.8.3 kept a single mode per (watcher, path), so there a
@@ -125,9 +126,9 @@ impl Modes {
 #[derive(Debug, Default, Clone)]
 pub struct WatchTable {
     by_path: HashMap<String, BTreeSet<WatcherId>>,
-    /// Every watcher ever registered here, until it is removed with [`WatchTable::remove_watcher`]
-    /// or its last watch is removed explicitly; a watcher whose watches all fired keeps an empty
-    /// map (Java does the same, and `wchs`/`wchc` show it).
+    /// Every watcher ever registered here, until its connection goes
+    /// ([`WatchTable::remove_watcher`]); one whose watches all fired or were removed keeps an
+    /// empty map (Java 3.8 does the same, and `wchs`/`wchc` show it).
     by_watcher: HashMap<WatcherId, HashMap<String, Modes>>,
     /// (watcher, path) pairs holding the recursive mode; while zero a trigger looks at its own
     /// path only.
@@ -166,9 +167,11 @@ impl WatchTable {
         }
     }
 
-    /// Who fires for a change at `path`: every watcher at `path` (its standard mode consumed), and
-    /// the recursive watchers of every ancestor.
-    pub fn trigger(&mut self, path: &str) -> BTreeSet<WatcherId> {
+    /// Who fires for `event` at `path`: every watcher at `path` (its standard mode consumed),
+    /// and the recursive watchers of every ancestor; recursive watches never take
+    /// NodeChildrenChanged.
+    pub fn trigger(&mut self, path: &str, event: i32) -> BTreeSet<WatcherId> {
+        let recursive_fires = event != event_type::NODE_CHILDREN_CHANGED;
         let mut fired = BTreeSet::new();
         let walk_ancestors = self.recursive_count > 0;
         for (level, local) in self_and_ancestors(path).enumerate() {
@@ -180,7 +183,8 @@ impl WatchTable {
             for &watcher in watchers.iter() {
                 let Some(paths) = self.by_watcher.get_mut(&watcher) else { continue };
                 let Some(modes) = paths.get_mut(local) else { continue };
-                if level == 0 {
+                let direct = modes.has(WatchMode::Standard) || modes.has(WatchMode::Persistent);
+                if level == 0 && direct {
                     fired.insert(watcher);
                     let left = modes.without(WatchMode::Standard);
                     if left.is_empty() {
@@ -189,7 +193,7 @@ impl WatchTable {
                     } else {
                         *modes = left;
                     }
-                } else if modes.has(WatchMode::PersistentRecursive) {
+                } else if recursive_fires && modes.has(WatchMode::PersistentRecursive) {
                     fired.insert(watcher);
                 }
             }
@@ -228,10 +232,8 @@ impl WatchTable {
             return false;
         }
         if new.is_empty() {
+            // Java 3.8 keeps the watcher's (now maybe empty) entry: `wchs` still counts it.
             paths.remove(path);
-            if paths.is_empty() {
-                self.by_watcher.remove(&watcher);
-            }
             if let Some(watchers) = self.by_path.get_mut(path) {
                 watchers.remove(&watcher);
                 if watchers.is_empty() {
@@ -347,7 +349,7 @@ impl WatchManager {
         acl: &[Acl],
         out: &mut Vec<WatchNotification>,
     ) {
-        let watchers = self.data.trigger(path);
+        let watchers = self.data.trigger(path, event);
         push(out, event, path, watchers, acl);
     }
 
@@ -359,14 +361,14 @@ impl WatchManager {
         acl: &[Acl],
         out: &mut Vec<WatchNotification>,
     ) {
-        let watchers = self.child.trigger(path);
+        let watchers = self.child.trigger(path, event);
         push(out, event, path, watchers, acl);
     }
 
     /// NodeDeleted at `path`: data watchers and child watchers of `path`, each once.
     pub(crate) fn trigger_deleted(&mut self, path: &str, acl: &[Acl], out: &mut Vec<WatchNotification>) {
-        let mut watchers = self.data.trigger(path);
-        watchers.extend(self.child.trigger(path));
+        let mut watchers = self.data.trigger(path, event_type::NODE_DELETED);
+        watchers.extend(self.child.trigger(path, event_type::NODE_DELETED));
         push(out, event_type::NODE_DELETED, path, watchers, acl);
     }
 }
@@ -395,15 +397,12 @@ impl DataTree {
         self.watches.child.add(path, watcher, WatchMode::Standard);
     }
 
-    /// addWatch: persistent (data and child tables) or persistent-recursive (data table only).
+    /// addWatch: a persistent or persistent-recursive watch, in both tables (as Java 3.8).
     /// The node need not exist.
     pub fn add_persistent_watch(&mut self, path: &str, watcher: WatcherId, recursive: bool) {
-        if recursive {
-            self.watches.data.add(path, watcher, WatchMode::PersistentRecursive);
-        } else {
-            self.watches.data.add(path, watcher, WatchMode::Persistent);
-            self.watches.child.add(path, watcher, WatchMode::Persistent);
-        }
+        let mode = if recursive { WatchMode::PersistentRecursive } else { WatchMode::Persistent };
+        self.watches.data.add(path, watcher, mode);
+        self.watches.child.add(path, watcher, mode);
     }
 
     /// checkWatches (`check_only`) / removeWatches for `watcher_type` (Children 1, Data 2, Any 3,
@@ -442,7 +441,9 @@ impl DataTree {
                 child || data
             }
             watcher_type::PERSISTENT_RECURSIVE => {
-                watches.data.remove(path, watcher, Some(PersistentRecursive))
+                let child = watches.child.remove(path, watcher, Some(PersistentRecursive));
+                let data = watches.data.remove(path, watcher, Some(PersistentRecursive));
+                child || data
             }
             watcher_type::ANY => {
                 let child = watches.child.remove(path, watcher, None);
@@ -564,12 +565,15 @@ mod tests {
         table.add("/a", 1, WatchMode::Standard);
         table.add("/a", 2, WatchMode::Persistent);
         table.add("/a", 2, WatchMode::Standard);
-        assert_eq!(table.trigger("/a").into_iter().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(
+            table.trigger("/a", event_type::NODE_DATA_CHANGED).into_iter().collect::<Vec<_>>(),
+            [1, 2]
+        );
         table.check_consistent().unwrap();
         assert!(!table.contains("/a", 1, None));
         assert!(table.contains("/a", 2, Some(WatchMode::Persistent)));
         assert!(!table.contains("/a", 2, Some(WatchMode::Standard)));
-        assert_eq!(table.trigger("/a").into_iter().collect::<Vec<_>>(), [2]);
+        assert_eq!(table.trigger("/a", event_type::NODE_DATA_CHANGED).into_iter().collect::<Vec<_>>(), [2]);
         // Watcher 1 keeps its (empty) entry: Java counts it in wchs until the connection goes.
         assert_eq!(table.summary(), WatchSummary { connections: 2, paths: 1, total: 1 });
         table.remove_watcher(1);
@@ -581,11 +585,11 @@ mod tests {
         let mut table = WatchTable::default();
         table.add("/a", 7, WatchMode::PersistentRecursive);
         table.add("/a", 8, WatchMode::Persistent);
-        assert_eq!(table.trigger("/a/b/c").into_iter().collect::<Vec<_>>(), [7]);
+        assert_eq!(table.trigger("/a/b/c", event_type::NODE_CREATED).into_iter().collect::<Vec<_>>(), [7]);
         assert!(table.remove("/a", 7, Some(WatchMode::PersistentRecursive)));
         table.check_consistent().unwrap();
         assert_eq!(table.recursive_count, 0);
-        assert!(table.trigger("/a/b").is_empty());
+        assert!(table.trigger("/a/b", event_type::NODE_CREATED).is_empty());
         assert!(!table.remove("/a", 7, None));
     }
 }
