@@ -128,12 +128,12 @@ fn apply_matches_javas_data_tree() {
     let mut scenario = String::new();
     let mut i = 0;
     let mut txns = 0;
-    let mut next = |i: &mut usize| {
+    let next = |i: &mut usize| {
         let line = lines[*i];
         *i += 1;
         line
     };
-    let mut expect_state = |tree: &DataTree, i: &mut usize, lines: &[&str], context: &str| {
+    let expect_state = |tree: &DataTree, i: &mut usize, lines: &[&str], context: &str| {
         let ours = state_lines(tree);
         let mut theirs = Vec::new();
         while *i < lines.len()
