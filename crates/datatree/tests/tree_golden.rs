@@ -112,6 +112,33 @@ fn state_lines(tree: &DataTree) -> Vec<String> {
     lines
 }
 
+/// Loads what Java's DataTree.serialize wrote (ACL map, then nodes until the path "/") into a
+/// fresh tree, as a snapshot loader would.
+fn load_snapshot(bytes: &[u8]) -> DataTree {
+    let mut reader = jute::Reader::new(bytes);
+    let mut tree = DataTree::new();
+    tree.begin_load();
+    let count = i32::read(&mut reader).unwrap();
+    for _ in 0..count {
+        let id = i64::read(&mut reader).unwrap();
+        let acl = Vec::<Acl>::read(&mut reader).unwrap();
+        tree.load_acl(id, acl);
+    }
+    loop {
+        let path = String::read(&mut reader).unwrap();
+        if path == "/" {
+            break;
+        }
+        let data = Option::<jute::Bytes>::read(&mut reader).unwrap();
+        let acl_id = i64::read(&mut reader).unwrap();
+        let stat = StatPersisted::read(&mut reader).unwrap();
+        tree.insert_loaded_node(&path, data, acl_id, stat).unwrap();
+    }
+    reader.finish().unwrap();
+    tree.finish_load();
+    tree
+}
+
 fn split_paths(field: &str) -> Vec<String> {
     if field == "-" {
         Vec::new()
@@ -200,6 +227,10 @@ fn apply_matches_javas_data_tree() {
                 };
                 assert_eq!(format!("answer\t{answer}"), next(&mut i), "{context}");
                 assert_eq!("events", next(&mut i), "{context}");
+            }
+            "snapshot" => {
+                tree = load_snapshot(&unhex(fields[1]));
+                expect_state(&tree, &mut i, &lines, &context);
             }
             "setwatches" => {
                 let watcher: u64 = fields[1].parse().unwrap();

@@ -20,6 +20,9 @@
 //       (comma-separated paths, - for none)
 //   events <watcher>=<type>:<path>:<hex ACL vector|->,...  ...   what each watcher got, in order
 //   state ... / node ... / acl ... / ephemerals ... / containers ... / ttls ...   the tree
+//   snapshot <hex DataTree.serialize>   the tree written as a snapshot and read back into a fresh
+//       tree (DataTree.deserialize), which the script goes on with; its state follows
+
 
 package org.apache.zookeeper.server;
 
@@ -297,7 +300,24 @@ public class ApplyGolden {
         }
     }
 
+        void reload() {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            tree.serialize(BinaryOutputArchive.getArchive(out), "tree");
+            System.out.println("snapshot\t" + hex(out.toByteArray()));
+            DataTree loaded = new DataTree();
+            loaded.deserialize(org.apache.jute.BinaryInputArchive.getArchive(
+                new java.io.ByteArrayInputStream(out.toByteArray())), "tree");
+            tree = loaded;
+            watchers.clear();
+            state();
+        } catch (IOException e) {
+            throw new RuntimeException(e);
+        }
+    }
+
     // ---- scenarios -------------------------------------------------------------------------
+
 
     void run() {
         reset("fresh tree");
@@ -315,8 +335,12 @@ public class ApplyGolden {
         create("/a/c", "again");
         setData("/", "rootdata", 1);
         delete("/e");
-        setAcl("/a", READ, 1);
+                setAcl("/a", READ, 1);
         txn(A, OpCode.reconfig, new SetDataTxn("/zookeeper/config", utf8("server.1=h:2888:3888"), 1));
+        reload();
+        setData("/", "r", 2);
+        create("/after", "load");
+
 
         reset("failures and replays");
         create("/p", "p");
@@ -342,8 +366,12 @@ public class ApplyGolden {
         create(A, "/x", "x", READ, false, -1); // NodeExists after the ACL was counted
         delete("/y");
         setAcl("/z", MIXED, 1);               // only user: released, then a new id
-        setAcl("/x", OPEN, 1);
+                setAcl("/x", OPEN, 1);
+        reload();
+        create(A, "/w", "w", READ, false, -1);
+        create(A, "/v", "v", ALICE, false, -1);
         delete("/x");
+
 
         reset("ephemerals and sessions");
         txn(A, OpCode.createSession, new CreateSessionTxn(30000));
@@ -356,8 +384,10 @@ public class ApplyGolden {
         watch("child", "/app", 2);
         delete("/app/a2");
         txn(A, OpCode.closeSession, new CloseSessionTxn(Arrays.asList("/app/a1", "/app/gone")));
-        create(B, "/app/b2", "2", OPEN, true, -1);
+                create(B, "/app/b2", "2", OPEN, true, -1);
+        reload();
         txn(B, OpCode.closeSession, null);
+
 
         reset("containers and ttls");
         System.setProperty("zookeeper.extendedTypesEnabled", "true");
@@ -365,8 +395,10 @@ public class ApplyGolden {
         ttl("/t", 5000);
         create("/c/kid", "k");
         delete("/c/kid");
+                reload();
         txn(A, OpCode.deleteContainer, new DeleteTxn("/c"));
         txn(A, OpCode.deleteContainer, new DeleteTxn("/t"));
+
 
         reset("multi");
         create("/m", "m");
@@ -487,8 +519,11 @@ public class ApplyGolden {
         create("/qq", "outside");
         delete("/zookeeper/quota/q/b/zookeeper_limits");
         create("/q/b/d", "2");
-        setData("/zookeeper/quota/q/zookeeper_stats", "count=99,bytes=99", 1);
+                setData("/zookeeper/quota/q/zookeeper_stats", "count=99,bytes=99", 1);
         create("/q/e", "e");
+        reload();
+        create("/q/f", "f");
+
     }
 
     public static void main(String[] args) {
