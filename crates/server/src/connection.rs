@@ -7,7 +7,7 @@ use crate::core::{ConnectionId, CoreMessage, Outgoing};
 use crate::fourlw;
 use jute::proto::{ConnectRequest, RequestHeader};
 use jute::request::Request;
-use jute::{Field, Reader, Record};
+use jute::{Field, Reader};
 use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -65,7 +65,8 @@ async fn run(
     let length = jute::frame::frame_length(prefix, max_buffer)?;
     let mut payload = vec![0u8; length];
     reader.read_exact(&mut payload).await?;
-    let request = ConnectRequest::decode(&payload)
+    // Like Java, bytes after the optional readOnly flag are ignored.
+    let request = ConnectRequest::read(&mut Reader::new(&payload))
         .map_err(|source| ConnectionError::Malformed { what: "ConnectRequest", source })?;
 
     let (outbound, outgoing) = mpsc::unbounded_channel();

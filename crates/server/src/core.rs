@@ -12,13 +12,13 @@ use crate::sessions::SessionTracker;
 use crate::settings::Settings;
 use crate::stats::{ConnectionStats, ServerStats};
 use datatree::acl::AuthInfo;
-use datatree::prep::{PendingChanges, PrepContext};
+use datatree::prep::{standalone_session_check, PendingChanges, PrepContext, Prepared, SessionCheck};
 use datatree::tree::{ApplyOutcome, TxnResult};
 use datatree::DataTree;
 use jute::consts::{err, op};
 use jute::proto::*;
 use jute::records::Id;
-use jute::request::{OpResult, Request, RequestError};
+use jute::request::{Request, RequestError};
 use jute::txn::{TxnBody, TxnHeader};
 use jute::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -104,6 +104,8 @@ enum Queued {
     Deferred { header: RequestHeader, request: Request, received: Instant },
     /// An error reply to send in order, then close the connection.
     Fatal { xid: i32, err: i32 },
+    /// An error reply to send in order.
+    Error { xid: i32, err: i32 },
 }
 
 #[derive(Debug)]
@@ -160,22 +162,6 @@ pub struct Core {
 
 fn wall_clock_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
-fn is_write(request: &Request) -> bool {
-    matches!(
-        request,
-        Request::Create(_)
-            | Request::Create2(_)
-            | Request::CreateContainer(_)
-            | Request::CreateTtl(_)
-            | Request::Delete(_)
-            | Request::DeleteContainer(_)
-            | Request::SetData(_)
-            | Request::SetAcl(_)
-            | Request::Multi(_)
-            | Request::CloseSession
-    )
 }
 
 impl Core {
@@ -261,6 +247,7 @@ impl Core {
             tracing::debug!("Creating new session 0x{:x} for client {}", session_id, remote);
             let header = self.next_header(session_id, 0, op::CREATE_SESSION);
             let body = TxnBody::CreateSession(jute::txn::CreateSessionTxn { time_out: timeout_ms });
+            debug_assert_eq!(header.r#type, op::CREATE_SESSION);
             self.sessions.add(session_id, timeout_ms, self.now_ms());
             self.propose(
                 header,
@@ -351,8 +338,8 @@ impl Core {
                 return;
             }
             Err(RequestError::Malformed(e)) => {
-                tracing::warn!("Malformed request from 0x{:x}: {}", session_id, e);
-                self.enqueue(conn, Queued::Fatal { xid: header.xid, err: err::MARSHALLING_ERROR });
+                tracing::warn!("Malformed request from session 0x{:x}: {}", session_id, e);
+                self.on_undecodable(conn, header, received);
                 return;
             }
         };
@@ -363,10 +350,9 @@ impl Core {
         match request {
             // Auth is answered at once, outside the reply order, as Java does.
             Request::Auth(packet) => self.on_auth(conn, header.xid, packet),
-            Request::Check(_) => {
-                self.enqueue(conn, Queued::Fatal { xid: header.xid, err: err::UNIMPLEMENTED })
+            request if datatree::prep::is_write(&request) => {
+                self.submit_write(conn, header, request, received)
             }
-            request if is_write(&request) => self.submit_write(conn, header, request, received),
             request => {
                 let queue_empty = self.connections.get(&conn).is_some_and(|c| c.queue.is_empty());
                 if queue_empty {
@@ -375,6 +361,22 @@ impl Core {
                     self.enqueue(conn, Queued::Deferred { header, request, received });
                 }
             }
+        }
+    }
+
+    /// Java reads a write's body after creating its txn header, so an undecodable write still
+    /// consumes a zxid (an error txn MarshallingError); any other request just gets that error.
+    fn on_undecodable(&mut self, conn: ConnectionId, header: RequestHeader, received: Instant) {
+        let Some(connection) = self.connections.get(&conn) else { return };
+        let session_id = connection.session_id;
+        let auth = connection.auth.clone();
+        let opcode = header.r#type;
+        let prepared = self.prepare(session_id, header.xid, &auth, false, |_, _, context| {
+            datatree::prep::prep_undecodable(context, opcode)
+        });
+        match prepared {
+            Some(prepared) => self.propose_for(conn, header, received, prepared),
+            None => self.enqueue(conn, Queued::Error { xid: header.xid, err: err::MARSHALLING_ERROR }),
         }
     }
 
@@ -391,9 +393,7 @@ impl Core {
             Ok(ids) => {
                 if let Some(connection) = self.connections.get_mut(&conn) {
                     for id in ids {
-                        if !connection.auth.ids.contains(&id) {
-                            connection.auth.ids.push(id);
-                        }
+                        connection.auth.add_id(id);
                     }
                 }
                 self.send(conn, header_reply(xid, 0, err::OK));
@@ -427,32 +427,65 @@ impl Core {
         let Some(connection) = self.connections.get(&conn) else { return };
         let session_id = connection.session_id;
         let auth = connection.auth.clone();
-        if matches!(request, Request::CloseSession) {
+        let closing_itself = matches!(request, Request::CloseSession);
+        let prepared =
+            self.prepare(session_id, header.xid, &auth, closing_itself, |tree, pending, context| {
+                Some(match &request {
+                    // A client cannot issue the container manager's op: Java answers BadArguments.
+                    Request::DeleteContainer(_) => datatree::prep::prep_client_delete_container(context),
+                    request => datatree::prep::prep_write(tree, pending, context, request),
+                })
+            });
+        let Some(prepared) = prepared else { return };
+        if closing_itself {
             self.sessions.set_closing(session_id);
         }
-        let zxid = self.last_proposed_zxid + 1;
-        let prepared = {
-            let sessions = &self.sessions;
-            let is_live = |id: i64| {
-                sessions.is_live(id) || (id == session_id && matches!(request, Request::CloseSession))
-            };
-            let context = PrepContext {
-                session_id,
-                cxid: header.xid,
-                zxid,
-                time_ms: wall_clock_ms(),
-                auth: &auth,
-                extended_types_enabled: self.settings.extended_types_enabled,
-                session_is_valid: &is_live,
-            };
-            datatree::prep::prep_write(&self.tree, &mut self.pending, &context, &request)
-        };
-        self.last_proposed_zxid = prepared.header.zxid;
+        self.propose_for(conn, header, received, prepared);
+    }
+
+    fn propose_for(
+        &mut self,
+        conn: ConnectionId,
+        header: RequestHeader,
+        received: Instant,
+        prepared: Prepared,
+    ) {
         if let Some(c) = self.connections.get_mut(&conn) {
             c.queue.push_back(Queued::Write { zxid: prepared.header.zxid });
         }
         let origin = Origin::Request { conn, xid: header.xid, opcode: header.r#type, received };
         self.propose(prepared.header, prepared.body, origin);
+    }
+
+    /// Preps a write into a txn carrying the next zxid, against the tree plus pending changes.
+    fn prepare(
+        &mut self,
+        session_id: i64,
+        cxid: i32,
+        auth: &AuthInfo,
+        closing_itself: bool,
+        prep: impl FnOnce(&DataTree, &mut PendingChanges, &PrepContext<'_>) -> Option<Prepared>,
+    ) -> Option<Prepared> {
+        let sessions = &self.sessions;
+        let check_session = |id: i64, check: SessionCheck| {
+            let entry = sessions.get(id);
+            // A session that is being closed may still close itself.
+            let closing = entry.is_some_and(|e| e.closing) && !(closing_itself && id == session_id);
+            standalone_session_check(entry.is_some(), closing, check)
+        };
+        let context = PrepContext {
+            session_id,
+            cxid,
+            zxid: self.last_proposed_zxid + 1,
+            time_ms: wall_clock_ms(),
+            auth,
+            extended_types_enabled: self.settings.extended_types_enabled,
+            enforce_quota: self.settings.enforce_quota,
+            check_session: &check_session,
+        };
+        let prepared = prep(&self.tree, &mut self.pending, &context)?;
+        self.last_proposed_zxid = prepared.header.zxid;
+        Some(prepared)
     }
 
     fn propose(&mut self, header: TxnHeader, body: TxnBody, origin: Origin) {
@@ -473,8 +506,11 @@ impl Core {
         self.pending.note_applied(txn.header.zxid);
         for notification in events {
             let frame = notification_frame(&notification.event);
-            for watcher in notification.watchers {
-                self.send(watcher, frame.clone());
+            for watcher in &notification.watchers {
+                let visible = self.connections.get(watcher).is_some_and(|c| notification.visible_to(&c.auth));
+                if visible {
+                    self.send(*watcher, frame.clone());
+                }
             }
         }
         match &txn.body {
@@ -529,7 +565,11 @@ impl Core {
                     connection.stats.last_zxid = txn.header.zxid;
                 }
                 self.record_latency(conn, received);
-                self.send(conn, frame);
+                // Java's FinalRequestProcessor has no answer for a standalone check that passed:
+                // the txn is logged and applied, the client hears nothing. A failed one gets its error.
+                if opcode != op::CHECK || result.err != err::OK {
+                    self.send(conn, frame);
+                }
                 if close_after {
                     self.close_connection(conn);
                 } else {
@@ -541,8 +581,11 @@ impl Core {
 
     fn write_reply(&self, xid: i32, opcode: i32, zxid: i64, result: &TxnResult) -> Vec<u8> {
         if opcode == op::MULTI {
-            let results = result.multi.iter().map(|sub| multi_result(sub)).collect();
-            return record_reply(xid, zxid, &jute::request::MultiResponse { results });
+            return record_reply(
+                xid,
+                zxid,
+                &jute::request::MultiResponse { results: result.multi_op_results() },
+            );
         }
         if result.err != err::OK {
             return header_reply(xid, zxid, result.err);
@@ -578,6 +621,10 @@ impl Core {
             match connection.queue.pop_front() {
                 Some(Queued::Deferred { header, request, received }) => {
                     self.evaluate(conn, header, request, received);
+                }
+                Some(Queued::Error { xid, err }) => {
+                    let zxid = self.tree.last_processed_zxid();
+                    self.send(conn, header_reply(xid, zxid, err));
                 }
                 Some(Queued::Fatal { xid, err }) => {
                     let zxid = self.tree.last_processed_zxid();
@@ -627,22 +674,14 @@ impl Core {
                 reply_or_error(xid, zxid, datatree::read::get_all_children_number(tree, &r.path, &auth))
             }
             Request::GetEphemerals(r) => {
-                reply_or_error(xid, zxid, datatree::read::get_ephemerals(tree, session_id, &r.prefix_path))
+                record_reply(xid, zxid, &datatree::read::get_ephemerals(tree, session_id, &r.prefix_path))
             }
             Request::MultiRead(ops) => {
-                let response = datatree::read::multi_read(tree, &ops, &auth, watcher);
+                let response = datatree::read::multi_read(tree, &ops, &auth);
                 record_reply(xid, zxid, &response)
             }
             Request::WhoAmI => {
-                let client_info = auth
-                    .ids
-                    .iter()
-                    .map(|id| jute::records::ClientInfo {
-                        auth_scheme: id.scheme.clone(),
-                        user: id.id.clone(),
-                    })
-                    .collect();
-                record_reply(xid, zxid, &WhoAmIResponse { client_info })
+                record_reply(xid, zxid, &WhoAmIResponse { client_info: datatree::acl::client_infos(&auth) })
             }
             Request::Sync(r) => record_reply(xid, zxid, &SyncResponse { path: r.path }),
             Request::SetWatches(w) => {
@@ -723,22 +762,13 @@ impl Core {
     }
 
     fn submit_internal(&mut self, session_id: i64, auth: &AuthInfo, request: Request) {
-        let zxid = self.last_proposed_zxid + 1;
-        let prepared = {
-            let sessions = &self.sessions;
-            let is_live = |id: i64| sessions.is_live(id);
-            let context = PrepContext {
-                session_id,
-                cxid: 0,
-                zxid,
-                time_ms: wall_clock_ms(),
-                auth,
-                extended_types_enabled: self.settings.extended_types_enabled,
-                session_is_valid: &is_live,
-            };
-            datatree::prep::prep_write(&self.tree, &mut self.pending, &context, &request)
-        };
-        self.propose(prepared.header, prepared.body, Origin::Internal);
+        let closing_itself = matches!(request, Request::CloseSession);
+        let prepared = self.prepare(session_id, 0, auth, closing_itself, |tree, pending, context| {
+            Some(datatree::prep::prep_write(tree, pending, context, &request))
+        });
+        if let Some(prepared) = prepared {
+            self.propose(prepared.header, prepared.body, Origin::Internal);
+        }
     }
 
     /// Java's ContainerManager: delete empty used containers and expired TTL nodes, rate-limited.
@@ -795,22 +825,5 @@ fn reply_or_error<R: jute::Field>(xid: i32, zxid: i64, result: Result<R, i32>) -
     match result {
         Ok(record) => record_reply(xid, zxid, &record),
         Err(code) => header_reply(xid, zxid, code),
-    }
-}
-
-fn multi_result(result: &TxnResult) -> OpResult {
-    if result.err != err::OK || result.txn_type == op::ERROR {
-        return OpResult::Error { err: result.err };
-    }
-    let stat = result.stat.clone().unwrap_or_default();
-    match result.txn_type {
-        op::CREATE => OpResult::Create { path: result.path.clone() },
-        op::CREATE2 | op::CREATE_TTL | op::CREATE_CONTAINER => {
-            OpResult::Create2 { path: result.path.clone(), stat }
-        }
-        op::DELETE | op::DELETE_CONTAINER => OpResult::Delete,
-        op::SET_DATA => OpResult::SetData { stat },
-        op::CHECK => OpResult::Check,
-        _ => OpResult::Error { err: result.err },
     }
 }

@@ -1,8 +1,17 @@
-//! The ferrokeeper server: configuration, connections, sessions, the request pipeline and four-letter words.
+//! The ferrokeeper server: configuration, connections, sessions, the request pipeline and
+//! four-letter words.
+//!
+//! Request path: [`connection`] reads frames and hands decoded requests to the [`core`] task, which
+//! preps writes into txns, persists them, applies them to the data tree, and queues watch events
+//! and replies on each connection in order.
 
 pub mod config;
+pub mod connection;
+pub mod core;
+pub mod fourlw;
 pub mod logging;
 pub mod reply;
+pub mod server;
 pub mod session_id;
 pub mod sessions;
 pub mod settings;

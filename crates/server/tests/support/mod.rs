@@ -223,6 +223,21 @@ impl Client {
         })
     }
 
+    /// Sends a request and waits at most `wait` for its reply (Java never answers a successful
+    /// standalone `check`).
+    pub fn call_within(&mut self, request: &Request, wait: Duration) -> std::io::Result<Option<Reply>> {
+        self.stream.set_read_timeout(Some(wait))?;
+        let result = self.call(request);
+        self.stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        match result {
+            Ok(reply) => Ok(Some(reply)),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn call_raw(&mut self, xid: i32, opcode: i32, body: &[u8]) -> std::io::Result<Reply> {
         let mut payload = Vec::new();
         RequestHeader { xid, r#type: opcode }.write(&mut payload);
