@@ -252,10 +252,13 @@ impl DataTree {
     }
 
     fn rewrite_stats(&mut self, stat_path: &str, stats: StatsTrack) {
-        let Some(node) = self.nodes.get_mut(stat_path) else { return };
         let new_data = Some(Bytes::from(stats.to_text().into_bytes()));
-        self.untracked_data_size += node_size(stat_path, &new_data) - node_size(stat_path, &node.data);
-        node.data = new_data;
+        let new_size = node_size(stat_path, &new_data);
+        if let Some(old_data) =
+            self.change_node(stat_path, |node| std::mem::replace(&mut node.data, new_data))
+        {
+            self.untracked_data_size += new_size - node_size(stat_path, &old_data);
+        }
     }
 
     /// Java's setupQuota after a snapshot load: every childless `.../zookeeper_limits` under
