@@ -202,13 +202,13 @@ class ServerHandle:
                     f"{self.kind} server exited with code {self.proc.returncode} during startup\n"
                     f"---- log tail ----\n{self.log_tail()}")
             try:
-                # Java answers ruok as soon as the port is open, before the server is
-                # serving; srvr says "not currently serving requests" until it is.
-                if four_letter(self.port, "ruok", timeout=2.0) == "imok":
-                    srvr = four_letter(self.port, "srvr", timeout=2.0)
-                    if "Mode:" in srvr:
-                        return
-                    last_err = RuntimeError(f"srvr: {srvr!r}")
+                # srvr is always whitelisted.  (Java answers ruok with imok as soon as the
+                # port is open, before it serves; srvr says "This ZooKeeper instance is not
+                # currently serving requests" until it does.)
+                srvr = four_letter(self.port, "srvr", timeout=2.0)
+                if "Mode:" in srvr:
+                    return
+                last_err = RuntimeError(f"srvr: {srvr!r}")
             except OSError as e:  # refused / reset / timeout
                 last_err = e
             time.sleep(0.05)
