@@ -17,12 +17,13 @@
 //! recursive watches in the data table only, which has the same effect; 3.8 keeps them in both,
 //! so they count twice in `zk_watch_count`, as here.)
 //!
-//! Model: Java 3.9's WatchManager (ZOOKEEPER-4466/4471: several modes per watcher and path,
-//! removal per watcher type). Java 3.8.0–3.8.3 kept a single mode per (watcher, path), so there a
-//! later `getData(watch)` silently downgraded a persistent watch to one-shot, `checkWatches`
-//! answered "found" when *any* connection watched the path, and the removal types 4/5 did not
-//! exist (reply MarshallingError). Everything a 3.8 client can observe without hitting those bugs
-//! is the same.
+//! Model: Java 3.8's WatchManager, with one deliberate difference: a watcher may hold several
+//! modes on one path (as in 3.9, ZOOKEEPER-4466). Java 3.8 keeps one mode per (watcher, path),
+//! so there a later `getData(watch)` or `exists(watch)` on a path silently downgrades that
+//! connection's persistent or recursive watch on it to one-shot (events stop after the next
+//! one), and a second addWatch replaces the first's mode. Everything else (checkWatches and
+//! removeWatches answers, counts, the `wchs`/`wchc`/`wchp` views) is 3.8's, checked against
+//! Debian's jar by the tree_golden test.
 //!
 //! Delivery is filtered by READ permission (CVE-2024-23944: upstream 3.8.4, and backported in
 //! Debian's 3.8.0-11+deb12u2, which we match): each [`WatchNotification`] carries the ACL a
@@ -205,6 +206,11 @@ impl WatchTable {
             }
         }
         fired
+    }
+
+    /// Whether any watcher watches `path` itself (Java 3.8's containsWatcher).
+    pub fn is_watched(&self, path: &str) -> bool {
+        self.by_path.contains_key(path)
     }
 
     /// Whether `watcher` watches `path` exactly, in `mode` (any mode when `None`).
@@ -405,10 +411,20 @@ impl DataTree {
         self.watches.child.add(path, watcher, mode);
     }
 
-    /// checkWatches (`check_only`) / removeWatches for `watcher_type` (Children 1, Data 2, Any 3,
-    /// Persistent 4, PersistentRecursive 5). True if such a watch exists / was removed; the caller
-    /// answers NoWatcher otherwise. Children and Data mean the *standard* (one-shot) watches of
-    /// that table, Any means every mode in both tables. An unknown type finds nothing.
+    /// checkWatches (`check_only`) / removeWatches for `watcher_type`; true if such a watch
+    /// exists / was removed (the caller answers NoWatcher otherwise). Types 1–3 answer exactly
+    /// as Java 3.8 does:
+    ///
+    /// | type | check | remove |
+    /// |---|---|---|
+    /// | Children 1 | **any** connection watches `path` in the child table | this watcher's child-table watch on `path`, whatever its mode |
+    /// | Data 2 | the same, data table | the same, data table |
+    /// | Any 3 | either table | both |
+    ///
+    /// (Java 3.8's containsWatcher ignores the watcher: checkWatches succeeds when anyone
+    /// watches the path.) Persistent 4 and PersistentRecursive 5 do not exist in 3.8, whose
+    /// server answers them MarshallingError (-5); here they follow 3.9: this watcher's watch of
+    /// that mode. Any other type finds nothing.
     pub fn remove_watches(
         &mut self,
         path: &str,
@@ -420,36 +436,27 @@ impl DataTree {
         use WatchMode::*;
         if check_only {
             return match watcher_type {
-                watcher_type::CHILDREN => watches.child.contains(path, watcher, Some(Standard)),
-                watcher_type::DATA => watches.data.contains(path, watcher, Some(Standard)),
+                watcher_type::CHILDREN => watches.child.is_watched(path),
+                watcher_type::DATA => watches.data.is_watched(path),
+                watcher_type::ANY => watches.child.is_watched(path) || watches.data.is_watched(path),
                 watcher_type::PERSISTENT => watches.data.contains(path, watcher, Some(Persistent)),
                 watcher_type::PERSISTENT_RECURSIVE => {
                     watches.data.contains(path, watcher, Some(PersistentRecursive))
                 }
-                watcher_type::ANY => {
-                    watches.child.contains(path, watcher, None) || watches.data.contains(path, watcher, None)
-                }
                 _ => false,
             };
         }
+        let mut both = |mode: Option<WatchMode>| {
+            let child = watches.child.remove(path, watcher, mode);
+            let data = watches.data.remove(path, watcher, mode);
+            child || data
+        };
         match watcher_type {
-            watcher_type::CHILDREN => watches.child.remove(path, watcher, Some(Standard)),
-            watcher_type::DATA => watches.data.remove(path, watcher, Some(Standard)),
-            watcher_type::PERSISTENT => {
-                let child = watches.child.remove(path, watcher, Some(Persistent));
-                let data = watches.data.remove(path, watcher, Some(Persistent));
-                child || data
-            }
-            watcher_type::PERSISTENT_RECURSIVE => {
-                let child = watches.child.remove(path, watcher, Some(PersistentRecursive));
-                let data = watches.data.remove(path, watcher, Some(PersistentRecursive));
-                child || data
-            }
-            watcher_type::ANY => {
-                let child = watches.child.remove(path, watcher, None);
-                let data = watches.data.remove(path, watcher, None);
-                child || data
-            }
+            watcher_type::CHILDREN => watches.child.remove(path, watcher, None),
+            watcher_type::DATA => watches.data.remove(path, watcher, None),
+            watcher_type::ANY => both(None),
+            watcher_type::PERSISTENT => both(Some(Persistent)),
+            watcher_type::PERSISTENT_RECURSIVE => both(Some(PersistentRecursive)),
             _ => false,
         }
     }

@@ -137,7 +137,8 @@ fn one_event_per_connection_per_trigger() {
     assert_eq!(events(&outcome), [(CHANGED, "/a/b".to_string(), vec![1])]);
     // The one-shot watch was consumed, the persistent one on the same path stays.
     assert!(tree.remove_watches("/a/b", watcher_type::PERSISTENT, 1, true));
-    assert!(!tree.remove_watches("/a/b", watcher_type::DATA, 1, true));
+    let outcome = apply(&mut tree, 11, set_data("/a/b", None, 2));
+    assert_eq!(events(&outcome), [(CHANGED, "/a/b".to_string(), vec![1])]);
 }
 
 #[test]
@@ -157,8 +158,15 @@ fn check_watches_tests_without_removing() {
     assert!(tree.remove_watches("/a", watcher_type::DATA, 1, true));
     assert!(tree.remove_watches("/a", watcher_type::ANY, 1, true));
     assert!(!tree.remove_watches("/a", watcher_type::CHILDREN, 1, true));
-    assert!(!tree.remove_watches("/a", watcher_type::DATA, 2, true), "another connection's watch");
     assert_eq!(tree.watch_count(), 1);
+}
+
+#[test]
+fn check_watches_finds_any_connections_watch_as_java_3_8_does() {
+    let mut tree = tree_with(&["/a"]);
+    read::get_data(&mut tree, "/a", &anyone(), Some(1)).unwrap();
+    assert!(tree.remove_watches("/a", watcher_type::DATA, 2, true), "3.8 ignores the watcher here");
+    assert!(!tree.remove_watches("/a", watcher_type::DATA, 2, false), "but removal is per connection");
 }
 
 #[test]
@@ -180,7 +188,6 @@ fn persistent_watches_are_removed_by_their_own_type_or_any() {
     tree.add_persistent_watch("/a", 1, false);
     tree.add_persistent_watch("/a", 1, true);
     assert_eq!(tree.watch_count(), 2, "one (watcher, path) pair in each table, holding both modes");
-    assert!(!tree.remove_watches("/a", watcher_type::DATA, 1, false), "Data means one-shot watches");
     assert!(tree.remove_watches("/a", watcher_type::PERSISTENT_RECURSIVE, 1, false));
     assert!(!tree.remove_watches("/a", watcher_type::PERSISTENT_RECURSIVE, 1, true));
     assert!(tree.remove_watches("/a", watcher_type::PERSISTENT, 1, true));
@@ -291,4 +298,17 @@ fn each_event_carries_the_acl_that_gates_its_delivery() {
     // setWatches catch-up events are not filtered.
     let missed = tree.set_watches(0, &["/gone".to_string()], &[], &[], &[], &[], 3);
     assert!(missed[0].acl.is_empty() && missed[0].visible_to(&anyone()));
+}
+
+#[test]
+fn data_and_children_remove_a_persistent_watch_from_their_table_only() {
+    let mut tree = tree_with(&["/p"]);
+    tree.add_persistent_watch("/p", 3, false);
+    assert!(tree.remove_watches("/p", watcher_type::DATA, 3, false));
+    assert!(apply(&mut tree, 10, set_data("/p", None, 1)).events.is_empty());
+    let outcome = apply(&mut tree, 11, create("/p/c"));
+    assert_eq!(events(&outcome), [(CHILDREN, "/p".to_string(), vec![3])], "the child-table copy stays");
+    assert!(tree.remove_watches("/p", watcher_type::CHILDREN, 3, false));
+    assert!(apply(&mut tree, 12, create("/p/d")).events.is_empty());
+    assert!(!tree.remove_watches("/p", 99, 3, true), "unknown type");
 }

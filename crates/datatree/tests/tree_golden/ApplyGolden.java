@@ -470,6 +470,33 @@ public class ApplyGolden {
         delete("/r");
         create("/r", "back");
 
+        reset("watches: checkWatches and removeWatches as 3.8 answers them");
+        create("/w", "w");
+        create("/p", "p");
+        create("/r", "r");
+        create("/r/x", "x");
+        watch("data", "/w", 1);
+        watch("check", "/w", 2, 2);  // another connection's watch counts
+        watch("check", "/w", 2, 1);
+        watch("check", "/w", 2, 3);
+        watch("remove", "/w", 2, 2); // but removal is per connection
+        watch("persistent", "/p", 3);
+        watch("check", "/p", 3, 2);
+        watch("check", "/p", 3, 1);
+        watch("remove", "/p", 3, 2); // Data removes the persistent watch from the data table
+        setData("/p", "p2", 1);
+        create("/p/c", "c");
+        watch("remove", "/p", 3, 1);
+        create("/p/d", "d");
+        watch("recursive", "/r", 4);
+        watch("check", "/r", 4, 2);
+        watch("remove", "/r", 4, 2); // the child-table copy still sees deletes below
+        create("/r/y", "y");
+        delete("/r/x");
+        watch("check", "/r", 4, 1);
+        watch("remove", "/r", 4, 3);
+        delete("/r/y");
+
         reset("watch delivery carries the acl");
         create(A, "/open", "o", OPEN, false, -1);
         watch("recursive", "/", 1);
