@@ -55,7 +55,7 @@ async fn run(
     reader.read_exact(&mut prefix).await?;
     if let Some(word) = fourlw::is_four_letter_word(&prefix) {
         let (reply, answer) = oneshot::channel();
-        core.send(CoreMessage::FourLetter { word: word.to_string(), reply })
+        core.send(CoreMessage::FourLetter { word: word.to_string(), remote, reply })
             .map_err(|_| ConnectionError::CoreGone)?;
         let text = answer.await.map_err(|_| ConnectionError::CoreGone)?;
         write_half.write_all(text.as_bytes()).await?;

@@ -61,6 +61,7 @@ pub enum CoreMessage {
     },
     FourLetter {
         word: String,
+        remote: SocketAddr,
         reply: oneshot::Sender<String>,
     },
     /// Every txn up to this zxid is on disk.
@@ -196,8 +197,8 @@ impl Core {
             }
             CoreMessage::Request { conn, header, body } => self.on_request(conn, header, body),
             CoreMessage::Closed { conn } => self.on_closed(conn),
-            CoreMessage::FourLetter { word, reply } => {
-                let _ = reply.send(self.four_letter(&word));
+            CoreMessage::FourLetter { word, remote, reply } => {
+                let _ = reply.send(self.four_letter(&word, remote));
             }
             CoreMessage::Durable { zxid } => self.on_durable(zxid),
             CoreMessage::Tick => self.on_tick(),
@@ -257,16 +258,18 @@ impl Core {
             return;
         }
         let session_id = request.session_id;
+        // Java closes the session's current connection before it even checks the password.
+        if let Some(old) = self.connection_of_session.remove(&session_id) {
+            if old != conn {
+                self.close_connection(old);
+            }
+        }
         let valid = session_password_matches(session_id, &request.passwd)
             && self.sessions.is_live(session_id)
             && self.tree_has_session(session_id);
         if valid {
             self.sessions.touch(session_id, self.now_ms());
-            if let Some(old) = self.connection_of_session.insert(session_id, conn) {
-                if old != conn {
-                    self.close_connection(old);
-                }
-            }
+            self.connection_of_session.insert(session_id, conn);
             if let Some(c) = self.connections.get_mut(&conn) {
                 c.session_id = session_id;
             }
@@ -310,7 +313,7 @@ impl Core {
     fn send(&mut self, conn: ConnectionId, frame: Vec<u8>) {
         if let Some(connection) = self.connections.get_mut(&conn) {
             connection.stats.sent += 1;
-            self.stats.packet_sent();
+            self.stats.packet_sent(frame.len().saturating_sub(4) as u64);
             let _ = connection.outbound.send(Outgoing::Frame(frame));
         }
     }
@@ -786,24 +789,37 @@ impl Core {
 
     // ---- introspection for four-letter words ----
 
-    fn four_letter(&mut self, word: &str) -> String {
+    fn four_letter(&mut self, word: &str, asking: SocketAddr) -> String {
+        let mut connections: Vec<crate::fourlw::ConnectionView> = self
+            .connections
+            .values()
+            .map(|c| crate::fourlw::ConnectionView {
+                remote: c.remote,
+                is_asking: false,
+                session_id: c.session_id,
+                timeout_ms: c.timeout_ms,
+                queued: c.queue.len(),
+                stats: c.stats.clone(),
+                established_at_ms: c.established_at_ms,
+            })
+            .collect();
+        // The asking connection has sent its four bytes and nothing else yet.
+        connections.push(crate::fourlw::ConnectionView {
+            remote: asking,
+            is_asking: true,
+            session_id: 0,
+            timeout_ms: 0,
+            queued: 0,
+            stats: crate::stats::ConnectionStats { received: 1, ..Default::default() },
+            established_at_ms: wall_clock_ms(),
+        });
         let view = crate::fourlw::View {
             settings: &self.settings,
             stats: &self.stats,
             tree: &self.tree,
             sessions: &self.sessions,
-            connections: self
-                .connections
-                .values()
-                .map(|c| crate::fourlw::ConnectionView {
-                    remote: c.remote,
-                    session_id: c.session_id,
-                    timeout_ms: c.timeout_ms,
-                    queued: c.queue.len(),
-                    stats: c.stats.clone(),
-                    established_at_ms: c.established_at_ms,
-                })
-                .collect(),
+            connections,
+            session_of_watcher: self.connections.iter().map(|(id, c)| (*id, c.session_id)).collect(),
             outstanding: self.in_flight.len(),
             uptime_ms: self.now_ms(),
         };

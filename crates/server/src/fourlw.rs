@@ -21,6 +21,9 @@ pub fn is_four_letter_word(prefix: &[u8; 4]) -> Option<&'static str> {
     WORDS.iter().copied().find(|word| word.as_bytes() == prefix)
 }
 
+/// Java's ZooTrace default mask (client ping, session, and request traces).
+const DEFAULT_TRACE_MASK: i64 = 306;
+
 /// A moment's view of the server, taken by the core.
 pub struct View<'a> {
     pub settings: &'a Settings,
@@ -28,12 +31,16 @@ pub struct View<'a> {
     pub tree: &'a DataTree,
     pub sessions: &'a SessionTracker,
     pub connections: Vec<ConnectionView>,
+    /// Watches are kept per connection; `wchc`/`wchp` name them by session.
+    pub session_of_watcher: std::collections::HashMap<u64, i64>,
     pub outstanding: usize,
     pub uptime_ms: u64,
 }
 
 pub struct ConnectionView {
     pub remote: SocketAddr,
+    /// The connection asking for this word: Java lists it too, with no read interest (`[0]`).
+    pub is_asking: bool,
     pub session_id: i64,
     pub timeout_ms: i32,
     pub queued: usize,
@@ -75,8 +82,10 @@ pub fn execute(word: &str, view: &View<'_>) -> (String, Action) {
         "srst" => ("Server stats reset.\n".to_string(), Action::ResetServerStats),
         "dirs" => (dirs(view), Action::None),
         "wchs" => (watch_summary(view), Action::None),
+        "wchc" => (watches_by_session(view), Action::None),
+        "wchp" => (watches_by_path(view), Action::None),
         "dump" => (dump(view), Action::None),
-        "gtmk" => ("0".to_string(), Action::None),
+        "gtmk" => (DEFAULT_TRACE_MASK.to_string(), Action::None),
         other => (format!("{other} is not yet implemented by ferrokeeper\n"), Action::None),
     }
 }
@@ -112,8 +121,12 @@ fn connections(view: &View<'_>, detailed: bool) -> String {
     for c in &view.connections {
         let _ = write!(
             out,
-            " /{}[1](queued={},recved={},sent={}",
-            c.remote, c.queued, c.stats.received, c.stats.sent
+            " /{}[{}](queued={},recved={},sent={}",
+            c.remote,
+            if c.is_asking { 0 } else { 1 },
+            c.queued,
+            c.stats.received,
+            c.stats.sent
         );
         if detailed && c.session_id != 0 {
             let s = &c.stats;
@@ -162,11 +175,14 @@ fn abbreviated_op(opcode: i32) -> &'static str {
     }
 }
 
+/// Every key Java prints, in Java's order. Quantities ferrokeeper measures carry their value;
+/// the rest (JVM, quorum and processor-queue internals with no counterpart here yet) print as
+/// Java prints an untouched metric.
 fn monitor(view: &View<'_>) -> String {
     let stats = view.stats;
     let tree = view.tree;
     let (open_fds, max_fds) = file_descriptors();
-    let lines: Vec<(&str, String)> = vec![
+    let measured: std::collections::HashMap<&str, String> = [
         ("zk_version", VERSION.to_string()),
         ("zk_server_state", "standalone".to_string()),
         ("zk_ephemerals_count", tree.ephemerals_count().to_string()),
@@ -175,7 +191,9 @@ fn monitor(view: &View<'_>) -> String {
         ("zk_outstanding_requests", view.outstanding.to_string()),
         ("zk_znode_count", tree.node_count().to_string()),
         ("zk_global_sessions", view.sessions.len().to_string()),
-        ("zk_non_mtls_remote_conn_count", "0".to_string()),
+        ("zk_last_client_response_size", stats.last_response_size().to_string()),
+        ("zk_min_client_response_size", stats.min_response_size().to_string()),
+        ("zk_max_client_response_size", stats.max_response_size().to_string()),
         ("zk_packets_sent", stats.packets_sent().to_string()),
         ("zk_packets_received", stats.packets_received().to_string()),
         ("zk_connection_drop_probability", "0.0".to_string()),
@@ -185,14 +203,18 @@ fn monitor(view: &View<'_>) -> String {
         ("zk_max_file_descriptor_count", max_fds.to_string()),
         ("zk_approximate_data_size", tree.approximate_data_size().to_string()),
         ("zk_open_file_descriptor_count", open_fds.to_string()),
-        ("zk_local_sessions", "0".to_string()),
         ("zk_uptime", view.uptime_ms.to_string()),
         ("zk_max_latency", stats.max_latency_ms().to_string()),
-        ("zk_outstanding_tls_handshake", "0".to_string()),
-        ("zk_non_mtls_local_conn_count", "0".to_string()),
-    ];
+    ]
+    .into_iter()
+    .collect();
     let mut out = String::new();
-    for (key, value) in lines {
+    for key in crate::mntr_keys::JAVA_MNTR_KEYS {
+        let value = match measured.get(key) {
+            Some(value) => value.clone(),
+            None if key.starts_with("zk_avg_") => "0.0".to_string(),
+            None => "0".to_string(),
+        };
         let _ = writeln!(out, "{key}\t{value}");
     }
     out
@@ -273,7 +295,7 @@ fn environment() -> String {
     );
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let _ = writeln!(out, "os.version={}", release.trim());
-    let _ = writeln!(out, "user.name={}", std::env::var("USER").unwrap_or_default());
+    let _ = writeln!(out, "user.name={}", user_name());
     let _ = writeln!(out, "user.home={}", std::env::var("HOME").unwrap_or_default());
     let _ = writeln!(
         out,
@@ -285,6 +307,25 @@ fn environment() -> String {
     let _ = writeln!(out, "os.memory.max={total}MB");
     let _ = writeln!(out, "os.memory.total={total}MB");
     out
+}
+
+/// The effective user's name, as Java's user.name (the environment may not say).
+fn user_name() -> String {
+    let uid = std::fs::read_to_string("/proc/self/status").ok().and_then(|status| {
+        status
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(2).map(str::to_owned))
+    });
+    let from_passwd = uid.and_then(|uid| {
+        std::fs::read_to_string("/etc/passwd").ok().and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_owned())
+            })
+        })
+    });
+    from_passwd.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "?".to_owned())
 }
 
 fn memory_mb() -> (u64, u64) {
@@ -305,6 +346,34 @@ fn watch_summary(view: &View<'_>) -> String {
         "{} connections watching {} paths\nTotal watches:{}\n",
         summary.connections, summary.paths, summary.total
     )
+}
+
+fn session_of(view: &View<'_>, watcher: u64) -> i64 {
+    view.session_of_watcher.get(&watcher).copied().unwrap_or(0)
+}
+
+fn watches_by_session(view: &View<'_>) -> String {
+    let mut out = String::new();
+    for (watcher, paths) in view.tree.watches_by_watcher() {
+        let _ = writeln!(out, "0x{:x}", session_of(view, watcher));
+        for path in paths {
+            let _ = writeln!(out, "\t{path}");
+        }
+    }
+    out.push('\n');
+    out
+}
+
+fn watches_by_path(view: &View<'_>) -> String {
+    let mut out = String::new();
+    for (path, watchers) in view.tree.watches_by_path() {
+        let _ = writeln!(out, "{path}");
+        for watcher in watchers {
+            let _ = writeln!(out, "\t0x{:x}", session_of(view, watcher));
+        }
+    }
+    out.push('\n');
+    out
 }
 
 fn dump(view: &View<'_>) -> String {

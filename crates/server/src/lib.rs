@@ -10,6 +10,7 @@ pub mod connection;
 pub mod core;
 pub mod fourlw;
 pub mod logging;
+pub mod mntr_keys;
 pub mod reply;
 pub mod server;
 pub mod session_id;

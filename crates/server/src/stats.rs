@@ -13,6 +13,9 @@ pub struct ServerStats {
     latency_max_ms: AtomicI64,
     alive_connections: AtomicI64,
     auth_failed: AtomicU64,
+    last_response_size: AtomicU64,
+    min_response_size: AtomicU64,
+    max_response_size: AtomicU64,
 }
 
 impl Default for ServerStats {
@@ -26,6 +29,9 @@ impl Default for ServerStats {
             latency_max_ms: AtomicI64::new(0),
             alive_connections: AtomicI64::new(0),
             auth_failed: AtomicU64::new(0),
+            last_response_size: AtomicU64::new(0),
+            min_response_size: AtomicU64::new(u64::MAX),
+            max_response_size: AtomicU64::new(0),
         }
     }
 }
@@ -34,8 +40,24 @@ impl ServerStats {
     pub fn packet_received(&self) {
         self.packets_received.fetch_add(1, Ordering::Relaxed);
     }
-    pub fn packet_sent(&self) {
+    /// One frame sent; `size` is its length without the length prefix.
+    pub fn packet_sent(&self, size: u64) {
         self.packets_sent.fetch_add(1, Ordering::Relaxed);
+        self.last_response_size.store(size, Ordering::Relaxed);
+        self.min_response_size.fetch_min(size, Ordering::Relaxed);
+        self.max_response_size.fetch_max(size, Ordering::Relaxed);
+    }
+    pub fn last_response_size(&self) -> u64 {
+        self.last_response_size.load(Ordering::Relaxed)
+    }
+    pub fn min_response_size(&self) -> u64 {
+        match self.min_response_size.load(Ordering::Relaxed) {
+            u64::MAX => 0,
+            min => min,
+        }
+    }
+    pub fn max_response_size(&self) -> u64 {
+        self.max_response_size.load(Ordering::Relaxed)
     }
     pub fn connection_opened(&self) {
         self.alive_connections.fetch_add(1, Ordering::Relaxed);
