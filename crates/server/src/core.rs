@@ -716,6 +716,13 @@ impl Core {
                 tree.add_persistent_watch(&r.path, watcher, recursive);
                 record_reply(xid, zxid, &ErrorResponse { err: 0 })
             }
+            // 3.8's WatcherType knows Children, Data and Any only; anything else fails to decode.
+            Request::CheckWatches(CheckWatchesRequest { r#type, .. })
+            | Request::RemoveWatches(RemoveWatchesRequest { r#type, .. })
+                if !(1..=3).contains(&r#type) =>
+            {
+                header_reply(xid, zxid, err::MARSHALLING_ERROR)
+            }
             Request::CheckWatches(r) => {
                 let found = tree.remove_watches(&r.path, r.r#type, watcher, true);
                 header_reply(xid, zxid, if found { err::OK } else { err::NO_WATCHER })
