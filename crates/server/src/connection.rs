@@ -80,10 +80,16 @@ async fn run(
         let _ = writer.await;
         return Ok(());
     }
-    let result = read_loop(&mut reader, conn, core, max_buffer).await;
-    // The core sends Close when it wants the connection gone; a read error ends it from this side.
-    writer.abort();
-    result
+    let mut writer = writer;
+    // Either side may end the connection: the core by sending Close (the writer then finishes),
+    // the client by closing or sending something we refuse.
+    tokio::select! {
+        result = read_loop(&mut reader, conn, core, max_buffer) => {
+            writer.abort();
+            result
+        }
+        _ = &mut writer => Ok(()),
+    }
 }
 
 async fn read_loop(
