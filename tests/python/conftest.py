@@ -21,9 +21,11 @@ When a test fails, the tail of every server log it used is attached to the repor
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -51,6 +53,51 @@ def pytest_report_header(config):
 def pytest_generate_tests(metafunc):
     if "server_kind" in metafunc.fixturenames:
         metafunc.parametrize("server_kind", ENABLED_KINDS, ids=ENABLED_KINDS)
+
+
+# A watchdog for every test phase: a server that accepts requests but never answers would
+# otherwise block kazoo's synchronous calls forever.  SIGALRM interrupts the main thread.
+PHASE_TIMEOUT_S = int(os.environ.get("FK_TEST_TIMEOUT", "180"))
+
+
+class PhaseTimeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise PhaseTimeout(f"test phase exceeded FK_TEST_TIMEOUT={PHASE_TIMEOUT_S}s")
+
+
+@contextlib.contextmanager
+def _watchdog():
+    if PHASE_TIMEOUT_S <= 0 or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(PHASE_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    with _watchdog():
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    with _watchdog():
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    with _watchdog():
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -126,7 +173,10 @@ def kazoo_factory():
 
     def factory(hosts, timeout=10.0, start=True, **kwargs):
         kwargs.setdefault("connection_retry", {"max_tries": 3, "delay": 0.1, "max_delay": 1})
-        kwargs.setdefault("command_retry", {"max_tries": 3, "delay": 0.1, "max_delay": 1})
+        # recipes (Counter, Queue, Lock...) use client.retry to redo an operation that lost a
+        # race (BadVersion, NodeExists, ForceRetry): many quick attempts, bounded by a deadline
+        kwargs.setdefault("command_retry", {"max_tries": 100, "delay": 0.01, "max_delay": 0.2,
+                                            "deadline": 30})
         client = KazooClient(hosts=hosts, timeout=timeout, **kwargs)
         clients.append(client)
         if start:

@@ -258,7 +258,10 @@ def test_double_barrier_enter_and_leave_together(server, kazoo_factory):
 
 
 def test_counter_concurrent_increments_add_up(server, kazoo_factory):
-    clients = [kazoo_factory(server.hosts) for _ in range(4)]
+    # Counter retries its version-checked set on BadVersion through client.retry: allow
+    # enough attempts for 4 contending clients (bounded by the deadline)
+    retry = {"max_tries": 1000, "delay": 0.005, "max_delay": 0.05, "deadline": 60}
+    clients = [kazoo_factory(server.hosts, command_retry=retry) for _ in range(4)]
     per_client = 25
 
     def worker(client):

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The ONE command that runs every ferrokeeper test on a fresh machine:
+#
+#     bash tests/run-all.sh
+#
+# 1. installs what is missing: Debian's `zookeeper` package (the Java reference server and
+#    zkCli.sh) and the Python packages kazoo + pytest;
+# 2. cargo build --release  (target/release/ferrokeeper)
+# 3. cargo test --workspace --release
+# 4. the black-box suite tests/python against ferrokeeper AND the Java server
+#    (FK_TEST_SERVERS=ferrokeeper,java: differential; override FK_TEST_SERVERS to narrow it).
+#
+# Every stage runs even if an earlier one failed; a summary is printed at the end and the
+# exit status is non-zero if anything failed.  Extra arguments are passed to pytest.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$(pwd)"
+PYTHON="${PYTHON:-python3}"
+export FK_TEST_SERVERS="${FK_TEST_SERVERS:-ferrokeeper,java}"
+REPORT_DIR="$ROOT/target/test-reports"
+
+declare -a STAGES=()
+declare -a RESULTS=()
+FAILED=0
+
+banner() { printf '\n======== %s ========\n' "$*"; }
+
+record() {  # record <stage name> <exit status>
+    STAGES+=("$1")
+    if [ "$2" -eq 0 ]; then
+        RESULTS+=("ok")
+    else
+        RESULTS+=("FAILED (exit $2)")
+        FAILED=1
+    fi
+}
+
+run_stage() {  # run_stage <name> <command...>
+    local name="$1"; shift
+    banner "$name"
+    local start=$SECONDS status=0
+    "$@" || status=$?
+    echo "---- $name: exit $status after $((SECONDS - start))s"
+    record "$name" "$status"
+    return 0
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"
+    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+    else echo "need root for: $*" >&2; return 1
+    fi
+}
+
+install_prerequisites() {
+    local status=0
+    if [ ! -x /usr/share/zookeeper/bin/zkCli.sh ] || [ ! -f /usr/share/java/zookeeper.jar ]; then
+        echo "installing Debian package zookeeper (Java reference server + zkCli.sh)"
+        as_root apt-get update || status=$?
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y zookeeper || status=$?
+    else
+        echo "zookeeper: present"
+    fi
+    if ! command -v java >/dev/null 2>&1; then
+        echo "java missing (the zookeeper package should have pulled it in)" >&2
+        status=1
+    fi
+    if ! "$PYTHON" -c 'import kazoo, pytest' >/dev/null 2>&1; then
+        echo "installing kazoo + pytest"
+        "$PYTHON" -m pip install --quiet kazoo pytest \
+            || "$PYTHON" -m pip install --quiet --break-system-packages kazoo pytest \
+            || { as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive \
+                 apt-get install -y python3-kazoo python3-pytest; } \
+            || status=$?
+        "$PYTHON" -c 'import kazoo, pytest' || status=1
+    else
+        echo "kazoo + pytest: present"
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "cargo missing: install a Rust toolchain (https://rustup.rs)" >&2
+        status=1
+    fi
+    return "$status"
+}
+
+run_pytest() {
+    mkdir -p "$REPORT_DIR"
+    local status=0
+    echo "FK_TEST_SERVERS=$FK_TEST_SERVERS"
+    "$PYTHON" -m pytest tests/python -v --durations=15 \
+        --junitxml="$REPORT_DIR/pytest.xml" "$@" || status=$?
+    if [ "$status" -eq 5 ]; then
+        echo "pytest collected no tests: that is a failure here" >&2
+    fi
+    return "$status"
+}
+
+TOTAL_START=$SECONDS
+run_stage "prerequisites" install_prerequisites
+run_stage "cargo build --release" cargo build --release
+run_stage "cargo test --workspace --release" cargo test --workspace --release
+if [ ! -x "$ROOT/target/release/ferrokeeper" ]; then
+    echo "note: target/release/ferrokeeper does not exist; ferrokeeper tests will fail" >&2
+fi
+run_stage "pytest tests/python (FK_TEST_SERVERS=$FK_TEST_SERVERS)" run_pytest "$@"
+
+banner "summary ($((SECONDS - TOTAL_START))s)"
+for i in "${!STAGES[@]}"; do
+    printf '  %-60s %s\n' "${STAGES[$i]}" "${RESULTS[$i]}"
+done
+if [ -f "$REPORT_DIR/pytest.xml" ]; then
+    "$PYTHON" - "$REPORT_DIR/pytest.xml" <<'PY' || true
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root)
+t = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "errors", "skipped")}
+print(f"  pytest: {t['tests']} tests, {t['failures']} failed, {t['errors']} errors, "
+      f"{t['skipped']} skipped (report: {sys.argv[1]})")
+PY
+fi
+if [ "$FAILED" -ne 0 ]; then
+    echo "RESULT: FAILED"
+    exit 1
+fi
+echo "RESULT: all passed"
