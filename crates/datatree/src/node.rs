@@ -2,7 +2,6 @@
 
 use bytes::Bytes;
 use jute::records::{Stat, StatPersisted};
-use std::collections::HashSet;
 
 /// A znode as the tree stores it. The stat is the persisted one: `cversion` counts child creates
 /// only (clients see `2 * cversion - numChildren`), data length and child count are computed.
@@ -12,8 +11,9 @@ pub struct Node {
     /// Key into the tree's [`crate::acl_cache::AclCache`]; -1 is OPEN_ACL_UNSAFE.
     pub acl_id: i64,
     pub stat: StatPersisted,
-    /// Child names (not paths).
-    pub children: HashSet<String>,
+    /// Child names (not paths); a persistent set so that a snapshot's frozen copy of a node with
+    /// many children costs nothing to keep while the live node changes.
+    pub children: imbl::HashSet<String>,
 }
 
 impl Node {

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub mod digest;
 pub mod quota;
+pub mod snapshot;
 
 /// `/zookeeper`, the built-in subtree.
 pub const ZOOKEEPER_PATH: &str = "/zookeeper";
@@ -84,7 +85,9 @@ pub struct ApplyOutcome {
 /// of `""` is the root) and [`DataTree::node_count`] counts that alias as Java does.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    pub(crate) nodes: HashMap<String, Node>,
+    /// A persistent (structurally shared) map, so that [`DataTree::snapshot_view`] is O(1): a
+    /// snapshot serializes a frozen copy while the tree keeps changing.
+    pub(crate) nodes: imbl::HashMap<String, Node>,
     pub(crate) acl_cache: AclCache,
     /// Ephemeral paths per owning session. A session whose ephemerals were all deleted keeps an
     /// empty set until it closes, as in Java (the `dump` word lists it).
@@ -129,7 +132,7 @@ impl DataTree {
     /// 1, and aversion -1), as Java's DataTree constructor builds them.
     pub fn new() -> DataTree {
         let mut tree = DataTree {
-            nodes: HashMap::new(),
+            nodes: imbl::HashMap::new(),
             acl_cache: AclCache::new(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),

@@ -1,0 +1,156 @@
+//! A frozen copy of the tree for a snapshot written in the background.
+//!
+//! The node map and every node's child set are persistent (structurally shared) collections, so
+//! [`DataTree::snapshot_view`] costs O(sessions + ACL entries), not O(nodes): the core takes the
+//! view between two txns and keeps applying while another thread serializes the view. The view
+//! is exactly the tree after the last applied txn (not fuzzy), so its digest is that tree's.
+
+use super::{join, DataTree};
+use crate::acl_cache::OPEN_ACL_UNSAFE_ID;
+use crate::node::{EphemeralKind, Node};
+use jute::records::Acl;
+use std::collections::BTreeSet;
+
+/// The tree as it was after txn [`SnapshotView::zxid`], detached from later changes.
+#[derive(Debug, Clone)]
+pub struct SnapshotView {
+    nodes: imbl::HashMap<String, Node>,
+    acl_entries: Vec<(i64, Vec<Acl>)>,
+    sessions: Vec<(i64, i32)>,
+    zxid: i64,
+    digest: i64,
+}
+
+impl DataTree {
+    /// Freezes the tree as it is now (O(sessions + ACL entries)); see [`SnapshotView`].
+    pub fn snapshot_view(&self) -> SnapshotView {
+        SnapshotView {
+            nodes: self.nodes.clone(),
+            acl_entries: self.acl_cache.entries().into_iter().map(|(id, list)| (id, list.to_vec())).collect(),
+            sessions: self.sessions().collect(),
+            zxid: self.last_processed_zxid,
+            digest: self.digest,
+        }
+    }
+
+    /// Java's loadData clean-up: deletes the ephemerals of every session the session table does
+    /// not list (a snapshot or log can hold ephemerals of a session whose close was never
+    /// logged... or whose closeSession came after a fuzzy snapshot). Returns those sessions.
+    pub fn kill_orphan_ephemerals(&mut self) -> Vec<i64> {
+        let orphans: Vec<i64> =
+            self.ephemerals.keys().copied().filter(|owner| !self.sessions.contains_key(owner)).collect();
+        let zxid = self.last_processed_zxid;
+        let mut events = Vec::new();
+        for &session in &orphans {
+            self.kill_session(session, zxid, None, &mut events);
+        }
+        orphans
+    }
+}
+
+impl SnapshotView {
+    /// The last txn the view includes.
+    pub fn zxid(&self) -> i64 {
+        self.zxid
+    }
+
+    /// Java's tree digest of the view.
+    pub fn digest(&self) -> i64 {
+        self.digest
+    }
+
+    /// Live sessions and their timeouts (ms), ascending by id.
+    pub fn sessions(&self) -> &[(i64, i32)] {
+        &self.sessions
+    }
+
+    /// The ACL cache entries in id order (id -1, OPEN_ACL_UNSAFE, is implicit and not listed).
+    pub fn acl_entries(&self) -> &[(i64, Vec<Acl>)] {
+        &self.acl_entries
+    }
+
+    /// Number of nodes (the root once).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Every node, parent before children, children in name order; the root comes first with the
+    /// empty path, as a snapshot stores it.
+    pub fn nodes_depth_first(&self) -> ViewDepthFirst<'_> {
+        ViewDepthFirst { nodes: &self.nodes, stack: vec![String::new()] }
+    }
+
+    /// Sessions owning ephemerals in the view, for checks.
+    pub fn ephemeral_owners(&self) -> BTreeSet<i64> {
+        self.nodes
+            .values()
+            .filter_map(|node| match EphemeralKind::of(node.stat.ephemeral_owner) {
+                EphemeralKind::Session(owner) => Some(owner),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether `acl_id` is one the view's ACL entries define (or -1).
+    pub fn knows_acl(&self, acl_id: i64) -> bool {
+        acl_id == OPEN_ACL_UNSAFE_ID || self.acl_entries.binary_search_by_key(&acl_id, |(id, _)| *id).is_ok()
+    }
+}
+
+/// Iterator of [`SnapshotView::nodes_depth_first`].
+#[derive(Debug)]
+pub struct ViewDepthFirst<'a> {
+    nodes: &'a imbl::HashMap<String, Node>,
+    stack: Vec<String>,
+}
+
+impl<'a> Iterator for ViewDepthFirst<'a> {
+    type Item = (String, &'a Node);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let path = self.stack.pop()?;
+            let key = if path.is_empty() { "/" } else { path.as_str() };
+            let Some(node) = self.nodes.get(key) else { continue };
+            let mut children: Vec<&String> = node.children.iter().collect();
+            children.sort_unstable_by(|a, b| b.cmp(a));
+            let parent = if path.is_empty() { "/" } else { path.as_str() };
+            self.stack.extend(children.into_iter().map(|child| join(parent, child)));
+            return Some((path, node));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jute::consts::op;
+    use jute::txn::{CreateTxn, TxnBody, TxnHeader};
+
+    fn create(tree: &mut DataTree, zxid: i64, path: &str) {
+        let header = TxnHeader { client_id: 1, cxid: 1, zxid, time: 5, r#type: op::CREATE };
+        let body = TxnBody::Create(CreateTxn {
+            path: path.into(),
+            data: Some(jute::Bytes::from_static(b"x")),
+            acl: crate::acl::open_acl_unsafe().to_vec(),
+            ephemeral: false,
+            parent_c_version: -1,
+        });
+        tree.apply(&header, &body);
+    }
+
+    #[test]
+    fn a_view_does_not_see_later_changes() {
+        let mut tree = DataTree::new();
+        create(&mut tree, 1, "/a");
+        let view = tree.snapshot_view();
+        create(&mut tree, 2, "/b");
+        create(&mut tree, 3, "/a/c");
+        let paths: Vec<String> = view.nodes_depth_first().map(|(path, _)| path).collect();
+        assert_eq!(paths, ["", "/a", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]);
+        assert_eq!(view.zxid(), 1);
+        assert_ne!(view.digest(), tree.digest());
+        let live: Vec<String> = tree.nodes_depth_first().map(|(path, _)| path).collect();
+        assert_eq!(live.len(), 7);
+    }
+}
