@@ -111,6 +111,7 @@ class ServerHandle:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.data_dir = self.workdir / "data"
         self.data_dir.mkdir(exist_ok=True)
+        self._auto_port = port is None
         self.port = port if port is not None else free_port()
         self.host = HOST
         self.hosts = f"{HOST}:{self.port}"
@@ -165,6 +166,25 @@ class ServerHandle:
 
     # --------------------------------------------------------------- lifecycle
     def start(self, timeout: float = STARTUP_TIMEOUT_S) -> "ServerHandle":
+        """Start and wait until it serves.  If the port chosen by free_port() was taken in
+        the meantime by someone else, retry on another free port (at most 3 times)."""
+        for attempt in range(3):
+            log_size = self.log_path.stat().st_size if self.log_path.exists() else 0
+            try:
+                return self._start_once(timeout)
+            except (RuntimeError, TimeoutError):
+                fresh_log = self.log_path.read_bytes()[log_size:] if self.log_path.exists() else b""
+                if (self._auto_port and attempt < 2 and self.starts == 1
+                        and b"Address already in use" in fresh_log):
+                    self.starts = 0
+                    self.port = free_port()
+                    self.hosts = f"{HOST}:{self.port}"
+                    self.cfg["clientPort"] = str(self.port)
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> "ServerHandle":
         assert self.proc is None, "already running"
         reason = kind_unavailable_reason(self.kind)
         if reason:
