@@ -1,0 +1,222 @@
+//! Startup (Java's FileTxnSnapLog.restore + ZooKeeperServer.loadData): the newest snapshot that
+//! reads back whole, then every logged txn after it.
+//!
+//! - A snapshot that fails to read (truncated, bad seal, undecodable) is skipped with a warning
+//!   and the next older one is tried (up to 100, as Java).
+//! - Replay applies txns with `DataTree::apply`, which tolerates NodeExists / NoNode as Java's
+//!   replay does (snapshots Java writes are fuzzy).
+//! - A torn last entry (a crash in the middle of a write, never acknowledged) ends the log; the
+//!   file is cut there so the torn bytes can never be read as data.
+//! - A hole in the zxid sequence (a missing log file) is an error: serving would silently drop
+//!   acknowledged writes. Within an epoch zxids are consecutive; a new epoch may start anywhere.
+//! - Afterwards the ephemerals of sessions that no longer exist are deleted (Java's loadData).
+
+use crate::error::{Result, WalError};
+use crate::files::{list, LOG_PREFIX};
+use crate::snapshot::{read_snapshot, valid_snapshots, ZxidDigest};
+use crate::txnlog::{read_from, truncate_at, TornTail};
+use datatree::DataTree;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How many snapshots are tried before giving up (Java: 100).
+pub const SNAPSHOTS_TRIED: usize = 100;
+
+/// What recovery found and rebuilt.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The tree after the last logged txn, sessions included (`DataTree::sessions`).
+    pub tree: DataTree,
+    /// The last zxid in the tree (0 for a fresh data dir).
+    pub last_zxid: i64,
+    /// The snapshot loaded (None for a fresh data dir).
+    pub snapshot: Option<(i64, PathBuf)>,
+    /// Snapshots skipped because they did not read back.
+    pub skipped_snapshots: Vec<(PathBuf, String)>,
+    /// Txns applied from the logs.
+    pub txns_replayed: u64,
+    /// Torn ends found and cut.
+    pub torn: Vec<TornTail>,
+    /// Sessions whose ephemerals were deleted because the session was gone.
+    pub orphan_sessions: Vec<i64>,
+    pub elapsed: Duration,
+}
+
+/// Options of [`recover`].
+#[derive(Debug, Clone)]
+pub struct RecoveryOptions {
+    /// Cut torn tails on disk (false only for read-only tools).
+    pub truncate_torn: bool,
+    /// Refuse a hole in the zxid sequence.
+    pub check_gaps: bool,
+}
+
+impl Default for RecoveryOptions {
+    fn default() -> Self {
+        RecoveryOptions { truncate_torn: true, check_gaps: true }
+    }
+}
+
+/// Rebuilds the tree from `snap_dir` (dataDir/version-2) and `log_dir` (dataLogDir/version-2).
+pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Result<Recovered> {
+    let started = Instant::now();
+    let all_snapshots = list(snap_dir, crate::files::SNAPSHOT_PREFIX)?;
+    let candidates = valid_snapshots(snap_dir, SNAPSHOTS_TRIED)?;
+    let mut skipped = Vec::new();
+    for (_, path) in &all_snapshots {
+        if !candidates.iter().any(|(_, p)| p == path) {
+            skipped.push((path.clone(), "does not end with a seal (truncated?)".to_string()));
+        }
+    }
+    let mut loaded = None;
+    for (zxid, path) in &candidates {
+        tracing::info!("Reading snapshot {}", path.display());
+        match read_snapshot(path) {
+            Ok(snapshot) => {
+                loaded = Some((snapshot, *zxid, path.clone()));
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(
+                    "problem reading snap file {}: {}; trying an older one",
+                    path.display(),
+                    error
+                );
+                skipped.push((path.clone(), error.to_string()));
+            }
+        }
+    }
+    let logs = list(log_dir, LOG_PREFIX)?;
+    let (mut tree, snapshot_zxid, mut pending_digest, snapshot) = match loaded {
+        Some((snapshot, zxid, path)) => (snapshot.tree, zxid, snapshot.digest, Some((zxid, path))),
+        None if !all_snapshots.is_empty() => {
+            return Err(WalError::NoValidSnapshot {
+                dir: snap_dir.to_path_buf(),
+                tried: all_snapshots.len(),
+            });
+        }
+        None => {
+            if logs.is_empty() {
+                tracing::info!("No snapshot and no txn log: starting with an empty database");
+            } else {
+                // Java refuses too, unless zookeeper.snapshot.trust.empty; we start only when
+                // the logs begin at the very first txn, so nothing can be missing before them.
+                let first = logs[0].0;
+                if first != 1 {
+                    return Err(WalError::LogsWithoutSnapshot { dir: snap_dir.to_path_buf() });
+                }
+                tracing::warn!("No snapshot found, replaying the txn logs from zxid 0x1");
+            }
+            (DataTree::new(), 0, None, None)
+        }
+    };
+    if let Some(digest) = pending_digest {
+        if digest.zxid == snapshot_zxid {
+            compare_digest(&tree, digest, snapshot_zxid);
+            pending_digest = None;
+        } else if digest.zxid < snapshot_zxid {
+            pending_digest = None;
+        }
+    }
+
+    let mut iterator = read_from(log_dir, snapshot_zxid + 1)?;
+    let mut last_zxid = snapshot_zxid;
+    let mut replayed = 0u64;
+    let mut last_progress = Instant::now();
+    while let Some((entry, path)) = iterator.next_entry()? {
+        let zxid = entry.header.zxid;
+        if options.check_gaps {
+            let same_epoch = zxid >> 32 == last_zxid >> 32;
+            if zxid <= last_zxid
+                || (same_epoch && zxid != last_zxid + 1 && last_zxid != 0)
+                || (last_zxid == 0 && zxid >> 32 == 0 && zxid != 1)
+            {
+                if zxid <= last_zxid {
+                    return Err(WalError::Corrupt {
+                        path,
+                        offset: entry.offset,
+                        reason: format!("txn 0x{zxid:x} follows 0x{last_zxid:x}: zxids go backwards"),
+                    });
+                }
+                return Err(WalError::Gap { dir: log_dir.to_path_buf(), after: last_zxid, next: zxid });
+            }
+        }
+        tree.apply(&entry.header, &entry.body);
+        last_zxid = zxid;
+        replayed += 1;
+        if let Some(digest) = pending_digest {
+            if digest.zxid == zxid {
+                compare_digest(&tree, digest, zxid);
+                pending_digest = None;
+            }
+        }
+        if replayed % 10_000 == 0 && last_progress.elapsed() >= Duration::from_secs(5) {
+            last_progress = Instant::now();
+            tracing::info!("Replaying txn logs: {} txns so far, at zxid 0x{:x}", replayed, zxid);
+        }
+    }
+    if let Some(digest) = pending_digest {
+        tracing::warn!(
+            "Highest txn zxid 0x{:x} is not covering the snapshot digest zxid 0x{:x}, which might lead to inconsistent state",
+            last_zxid,
+            digest.zxid
+        );
+    }
+    let torn = iterator.torn().to_vec();
+    for tail in &torn {
+        tracing::warn!(
+            "Txn log {} ends with a torn entry at offset {} ({}); it was never acknowledged{}",
+            tail.path.display(),
+            tail.offset,
+            tail.reason,
+            if options.truncate_torn { ", cutting it off" } else { "" }
+        );
+        if options.truncate_torn {
+            if tail.offset == 0 {
+                std::fs::remove_file(&tail.path).map_err(WalError::io("removing", &tail.path))?;
+                crate::files::sync_dir(log_dir)?;
+            } else {
+                truncate_at(&tail.path, tail.offset)?;
+            }
+        }
+    }
+    tree.set_last_processed_zxid(last_zxid);
+    let orphan_sessions = tree.kill_orphan_ephemerals();
+    for session in &orphan_sessions {
+        tracing::info!("Deleted the ephemerals of session 0x{:x}, which no longer exists", session);
+    }
+    let elapsed = started.elapsed();
+    tracing::info!(
+        "Recovered to zxid 0x{:x}: snapshot 0x{:x}, {} txns replayed, {} nodes, {} sessions, in {} ms",
+        last_zxid,
+        snapshot_zxid,
+        replayed,
+        tree.node_count() - 1,
+        tree.session_count(),
+        elapsed.as_millis()
+    );
+    Ok(Recovered {
+        tree,
+        last_zxid,
+        snapshot,
+        skipped_snapshots: skipped,
+        txns_replayed: replayed,
+        torn,
+        orphan_sessions,
+        elapsed,
+    })
+}
+
+fn compare_digest(tree: &DataTree, digest: ZxidDigest, zxid: i64) {
+    if digest.version != datatree::tree::digest::DIGEST_VERSION {
+        return;
+    }
+    if tree.digest() != digest.digest {
+        tracing::warn!(
+            "Digests are not matching at zxid 0x{:x}: snapshot says {:x}, tree has {:x}",
+            zxid,
+            digest.digest,
+            tree.digest()
+        );
+    }
+}

@@ -1,0 +1,289 @@
+//! Snapshots (Java's FileSnap, uncompressed "CHECKED" stream mode): `snapshot.<hex zxid>`.
+//!
+//! ```text
+//! FileHeader { int magic "ZKSN"; int version 2; long dbid -1 }
+//! int count; count × { long sessionId; int timeoutMs }
+//! int count; count × { long aclId; vector<ACL> }          (id -1 = OPEN_ACL_UNSAFE, implicit)
+//! { ustring path; buffer data; long aclId; StatPersisted }* depth first, root as ""
+//! ustring "/"                                              (end of nodes)
+//! long adler32(everything so far); ustring "/"             (seal)
+//! { long zxid; int digestVersion; long digest }            (ZxidDigest, digest.enabled)
+//! long adler32(everything so far); ustring "/"             (seal again)
+//! ```
+//! 3.8 writes nothing more (the lastProcessedZxid trailer is 3.9's).
+//!
+//! Ours are written from a [`SnapshotView`], the tree frozen after one txn: not fuzzy, so the
+//! ZxidDigest names the snapshot's own zxid and Java checks it as soon as it has loaded the file.
+//! A snapshot is written under a temporary name, fsynced and renamed, so a crash never leaves a
+//! half-written `snapshot.*`.
+
+use crate::adler32::Adler32;
+use crate::error::{Result, WalError};
+use crate::files::{list, snapshot_name, sync_dir, SNAPSHOT_PREFIX};
+use datatree::tree::digest::DIGEST_VERSION;
+use datatree::tree::snapshot::SnapshotView;
+use datatree::DataTree;
+use jute::persistence::{FileHeader, SNAPSHOT_MAGIC};
+use jute::records::{Acl, StatPersisted};
+use jute::{Bytes, Field, Reader};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub const SNAPSHOT_VERSION: i32 = 2;
+
+/// A writer that keeps the Adler-32 of everything written through it.
+struct CheckedWriter<W: Write> {
+    inner: W,
+    adler: Adler32,
+    written: u64,
+}
+
+impl<W: Write> Write for CheckedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.adler.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What writing a snapshot produced.
+#[derive(Debug, Clone)]
+pub struct SnapshotWritten {
+    pub path: PathBuf,
+    pub zxid: i64,
+    pub bytes: u64,
+    pub nodes: usize,
+    pub elapsed: std::time::Duration,
+}
+
+/// Writes `view` as `dir/snapshot.<zxid>`; with `digest_enabled` the ZxidDigest trailer too.
+/// `fsync` makes it durable before the rename (always wanted but in benchmarks).
+pub fn write_snapshot(
+    view: &SnapshotView,
+    dir: &Path,
+    digest_enabled: bool,
+    fsync: bool,
+) -> Result<SnapshotWritten> {
+    let started = Instant::now();
+    let zxid = view.zxid();
+    let path = dir.join(snapshot_name(zxid));
+    let temp = dir.join(format!("tmp.{}", snapshot_name(zxid)));
+    let file = std::fs::File::create(&temp).map_err(WalError::io("creating", &temp))?;
+    let mut out = CheckedWriter {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        adler: Adler32::new(),
+        written: 0,
+    };
+    let io = WalError::io("writing", &temp);
+    let mut nodes = 0usize;
+    let result = (|| -> std::io::Result<()> {
+        let mut scratch = Vec::with_capacity(4096);
+        FileHeader { magic: SNAPSHOT_MAGIC, version: SNAPSHOT_VERSION, dbid: -1 }.write(&mut scratch);
+        (view.sessions().len() as i32).write(&mut scratch);
+        for &(id, timeout) in view.sessions() {
+            id.write(&mut scratch);
+            timeout.write(&mut scratch);
+        }
+        (view.acl_entries().len() as i32).write(&mut scratch);
+        for (id, list) in view.acl_entries() {
+            id.write(&mut scratch);
+            list.write(&mut scratch);
+        }
+        out.write_all(&scratch)?;
+        for (path, node) in view.nodes_depth_first() {
+            scratch.clear();
+            path.write(&mut scratch);
+            node.data.write(&mut scratch);
+            node.acl_id.write(&mut scratch);
+            node.stat.write(&mut scratch);
+            out.write_all(&scratch)?;
+            nodes += 1;
+        }
+        scratch.clear();
+        "/".to_string().write(&mut scratch);
+        out.write_all(&scratch)?;
+        seal(&mut out)?;
+        if digest_enabled {
+            scratch.clear();
+            zxid.write(&mut scratch);
+            DIGEST_VERSION.write(&mut scratch);
+            view.digest().write(&mut scratch);
+            out.write_all(&scratch)?;
+            seal(&mut out)?;
+        }
+        out.flush()
+    })();
+    result.map_err(io)?;
+    let bytes = out.written;
+    let file = out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?;
+    if fsync {
+        file.sync_all().map_err(WalError::io("fsyncing", &temp))?;
+    }
+    drop(file);
+    std::fs::rename(&temp, &path).map_err(WalError::io("renaming", &temp))?;
+    if fsync {
+        sync_dir(dir)?;
+    }
+    Ok(SnapshotWritten { path, zxid, bytes, nodes, elapsed: started.elapsed() })
+}
+
+fn seal<W: Write>(out: &mut CheckedWriter<W>) -> std::io::Result<()> {
+    let mut scratch = Vec::with_capacity(13);
+    i64::from(out.adler.value()).write(&mut scratch);
+    "/".to_string().write(&mut scratch);
+    out.write_all(&scratch)
+}
+
+/// The digest trailer of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZxidDigest {
+    pub zxid: i64,
+    pub version: i32,
+    pub digest: i64,
+}
+
+/// A snapshot read back into a tree.
+#[derive(Debug)]
+pub struct LoadedSnapshot {
+    pub tree: DataTree,
+    /// The zxid in the file name: txns after it are replayed from the log.
+    pub zxid: i64,
+    /// The ZxidDigest trailer, if any and not empty (zxid > 0).
+    pub digest: Option<ZxidDigest>,
+    pub nodes: usize,
+}
+
+/// Java's isValidCheckedStream: at least 10 bytes, ending with the ustring "/".
+pub fn looks_complete(path: &Path) -> bool {
+    let Ok(bytes) = read_tail(path, 5) else { return false };
+    bytes.len() == 5 && bytes == [0, 0, 0, 1, b'/']
+}
+
+fn read_tail(path: &Path, count: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len < 10 {
+        return Ok(Vec::new());
+    }
+    file.seek(SeekFrom::Start(len - count))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    Ok(tail)
+}
+
+/// Snapshot files of `dir`, newest first, that pass [`looks_complete`] (Java's
+/// findNValidSnapshots), at most `limit`.
+pub fn valid_snapshots(dir: &Path, limit: usize) -> Result<Vec<(i64, PathBuf)>> {
+    let mut snapshots = list(dir, SNAPSHOT_PREFIX)?;
+    snapshots.reverse();
+    Ok(snapshots
+        .into_iter()
+        .filter(|(_, path)| {
+            let ok = looks_complete(path);
+            if !ok {
+                tracing::warn!("Invalid snapshot {}: it does not end with a seal", path.display());
+            }
+            ok
+        })
+        .take(limit)
+        .collect())
+}
+
+/// Reads a snapshot file, checking both seals.
+pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let zxid = crate::files::zxid_from_name(name, SNAPSHOT_PREFIX)
+        .ok_or_else(|| corrupt(path, 0, "not a snapshot file name".into()))?;
+    if name.ends_with(".gz") || name.ends_with(".snappy") {
+        return Err(corrupt(path, 0, "compressed snapshots are not supported".into()));
+    }
+    let bytes = std::fs::read(path).map_err(WalError::io("reading", path))?;
+    let started = Instant::now();
+    let mut reader = Reader::new(&bytes);
+    let at = |reader: &Reader<'_>| reader.position() as u64;
+    let bad =
+        |reader: &Reader<'_>, e: jute::JuteError| corrupt(path, reader.position() as u64, e.to_string());
+
+    let header = FileHeader::read(&mut reader).map_err(|e| bad(&reader, e))?;
+    if header.magic != SNAPSHOT_MAGIC {
+        return Err(corrupt(path, 0, format!("mismatching magic header {:#x}", header.magic)));
+    }
+    let mut tree = DataTree::new();
+    let sessions = reader.read_i32().map_err(|e| bad(&reader, e))?;
+    for _ in 0..sessions.max(0) {
+        let id = reader.read_i64().map_err(|e| bad(&reader, e))?;
+        let timeout = reader.read_i32().map_err(|e| bad(&reader, e))?;
+        tree.insert_session(id, timeout);
+    }
+    tree.begin_load();
+    let acl_count = reader.read_i32().map_err(|e| bad(&reader, e))?;
+    for _ in 0..acl_count.max(0) {
+        let id = reader.read_i64().map_err(|e| bad(&reader, e))?;
+        let list = Vec::<Acl>::read(&mut reader).map_err(|e| bad(&reader, e))?;
+        tree.load_acl(id, list);
+    }
+    let mut nodes = 0usize;
+    let mut last_progress = Instant::now();
+    loop {
+        let node_at = at(&reader);
+        let node_path = String::read(&mut reader).map_err(|e| bad(&reader, e))?;
+        if node_path == "/" {
+            break;
+        }
+        let data = Option::<Bytes>::read(&mut reader).map_err(|e| bad(&reader, e))?;
+        let acl_id = reader.read_i64().map_err(|e| bad(&reader, e))?;
+        let stat = StatPersisted::read(&mut reader).map_err(|e| bad(&reader, e))?;
+        tree.insert_loaded_node(&node_path, data, acl_id, stat)
+            .map_err(|e| corrupt(path, node_at, e.to_string()))?;
+        nodes += 1;
+        if nodes % 100_000 == 0 && last_progress.elapsed().as_secs() >= 5 {
+            last_progress = Instant::now();
+            tracing::info!("Reading snapshot {}: {} nodes so far", path.display(), nodes);
+        }
+    }
+    check_seal(path, &bytes, &mut reader)?;
+    let mut digest = None;
+    if reader.remaining() > 0 {
+        let zxid = reader.read_i64().map_err(|e| bad(&reader, e))?;
+        let version = reader.read_i32().map_err(|e| bad(&reader, e))?;
+        if version < 2 {
+            return Err(corrupt(path, at(&reader), format!("digest version {version} is not supported")));
+        }
+        let value = reader.read_i64().map_err(|e| bad(&reader, e))?;
+        check_seal(path, &bytes, &mut reader)?;
+        if zxid > 0 {
+            digest = Some(ZxidDigest { zxid, version, digest: value });
+        }
+    }
+    tree.finish_load();
+    tree.set_last_processed_zxid(zxid);
+    tracing::info!(
+        "Read snapshot {} ({} nodes, {} bytes) in {} ms",
+        path.display(),
+        nodes,
+        bytes.len(),
+        started.elapsed().as_millis()
+    );
+    Ok(LoadedSnapshot { tree, zxid, digest, nodes })
+}
+
+fn check_seal(path: &Path, bytes: &[u8], reader: &mut Reader<'_>) -> Result<()> {
+    let sealed = reader.position();
+    let expected = i64::from(Adler32::of(&bytes[..sealed]));
+    let value = reader.read_i64().map_err(|e| corrupt(path, sealed as u64, e.to_string()))?;
+    let _slash = String::read(reader).map_err(|e| corrupt(path, sealed as u64, e.to_string()))?;
+    if value != expected {
+        return Err(corrupt(path, sealed as u64, "CRC corruption".into()));
+    }
+    Ok(())
+}
+
+fn corrupt(path: &Path, offset: u64, reason: String) -> WalError {
+    WalError::Corrupt { path: path.to_path_buf(), offset, reason }
+}
