@@ -54,9 +54,15 @@ async fn run(
     let mut prefix = [0u8; 4];
     reader.read_exact(&mut prefix).await?;
     if let Some(word) = fourlw::is_four_letter_word(&prefix) {
+        let mut word = word.to_string();
+        if word == "stmk" {
+            // stmk carries the new trace mask as an 8-byte big-endian long.
+            let mut mask = [0u8; 8];
+            reader.read_exact(&mut mask).await?;
+            word = format!("stmk {}", i64::from_be_bytes(mask));
+        }
         let (reply, answer) = oneshot::channel();
-        core.send(CoreMessage::FourLetter { word: word.to_string(), remote, reply })
-            .map_err(|_| ConnectionError::CoreGone)?;
+        core.send(CoreMessage::FourLetter { word, remote, reply }).map_err(|_| ConnectionError::CoreGone)?;
         let text = answer.await.map_err(|_| ConnectionError::CoreGone)?;
         write_half.write_all(text.as_bytes()).await?;
         write_half.shutdown().await?;

@@ -64,6 +64,11 @@ pub enum CoreMessage {
         remote: SocketAddr,
         reply: oneshot::Sender<String>,
     },
+    /// An AdminServer command or a /metrics scrape, answered from the same view as a 4lw.
+    Operator {
+        request: crate::admin::OperatorRequest,
+        reply: oneshot::Sender<String>,
+    },
     /// Every txn up to this zxid is on disk.
     Durable {
         zxid: i64,
@@ -199,6 +204,9 @@ impl Core {
             CoreMessage::Closed { conn } => self.on_closed(conn),
             CoreMessage::FourLetter { word, remote, reply } => {
                 let _ = reply.send(self.four_letter(&word, remote));
+            }
+            CoreMessage::Operator { request, reply } => {
+                let _ = reply.send(self.operator(&request));
             }
             CoreMessage::Durable { zxid } => self.on_durable(zxid),
             CoreMessage::Tick => self.on_tick(),
@@ -567,7 +575,7 @@ impl Core {
                     }
                     connection.stats.last_zxid = txn.header.zxid;
                 }
-                self.record_latency(conn, received);
+                self.record_latency(conn, opcode, received);
                 // Java's FinalRequestProcessor has no answer for a standalone check that passed:
                 // the txn is logged and applied, the client hears nothing. A failed one gets its error.
                 if opcode != op::CHECK || result.err != err::OK {
@@ -605,9 +613,10 @@ impl Core {
         }
     }
 
-    fn record_latency(&mut self, conn: ConnectionId, received: Instant) {
-        let latency_ms = received.elapsed().as_millis() as u64;
-        self.stats.record_latency(latency_ms);
+    fn record_latency(&mut self, conn: ConnectionId, opcode: i32, received: Instant) {
+        let elapsed = received.elapsed();
+        let latency_ms = elapsed.as_millis() as u64;
+        self.stats.record_request(opcode, elapsed);
         if let Some(connection) = self.connections.get_mut(&conn) {
             connection.stats.record_latency(latency_ms);
         }
@@ -746,7 +755,7 @@ impl Core {
         if let Some(connection) = self.connections.get_mut(&conn) {
             connection.stats.last_zxid = zxid;
         }
-        self.record_latency(conn, received);
+        self.record_latency(conn, header.r#type, received);
         self.send(conn, frame);
     }
 
@@ -797,6 +806,19 @@ impl Core {
     // ---- introspection for four-letter words ----
 
     fn four_letter(&mut self, word: &str, asking: SocketAddr) -> String {
+        let (text, action) = crate::fourlw::execute(word, &self.view(Some(asking)));
+        self.apply_action(action);
+        text
+    }
+
+    fn operator(&mut self, request: &crate::admin::OperatorRequest) -> String {
+        let (text, action) = crate::admin::answer(request, &self.view(None));
+        self.apply_action(action);
+        text
+    }
+
+    /// What introspection sees; `asking` is the 4lw connection, listed as Java lists it.
+    fn view(&self, asking: Option<SocketAddr>) -> crate::fourlw::View<'_> {
         let mut connections: Vec<crate::fourlw::ConnectionView> = self
             .connections
             .values()
@@ -811,16 +833,18 @@ impl Core {
             })
             .collect();
         // The asking connection has sent its four bytes and nothing else yet.
-        connections.push(crate::fourlw::ConnectionView {
-            remote: asking,
-            is_asking: true,
-            session_id: 0,
-            timeout_ms: 0,
-            queued: 0,
-            stats: crate::stats::ConnectionStats { received: 1, ..Default::default() },
-            established_at_ms: wall_clock_ms(),
-        });
-        let view = crate::fourlw::View {
+        if let Some(asking) = asking {
+            connections.push(crate::fourlw::ConnectionView {
+                remote: asking,
+                is_asking: true,
+                session_id: 0,
+                timeout_ms: 0,
+                queued: 0,
+                stats: crate::stats::ConnectionStats { received: 1, ..Default::default() },
+                established_at_ms: wall_clock_ms(),
+            });
+        }
+        crate::fourlw::View {
             settings: &self.settings,
             stats: &self.stats,
             tree: &self.tree,
@@ -829,8 +853,10 @@ impl Core {
             session_of_watcher: self.connections.iter().map(|(id, c)| (*id, c.session_id)).collect(),
             outstanding: self.in_flight.len(),
             uptime_ms: self.now_ms(),
-        };
-        let (text, action) = crate::fourlw::execute(word, &view);
+        }
+    }
+
+    fn apply_action(&mut self, action: crate::fourlw::Action) {
         match action {
             crate::fourlw::Action::None => {}
             crate::fourlw::Action::ResetServerStats => self.stats.reset(),
@@ -840,7 +866,6 @@ impl Core {
                 }
             }
         }
-        text
     }
 }
 

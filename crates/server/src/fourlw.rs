@@ -21,9 +21,6 @@ pub fn is_four_letter_word(prefix: &[u8; 4]) -> Option<&'static str> {
     WORDS.iter().copied().find(|word| word.as_bytes() == prefix)
 }
 
-/// Java's ZooTrace default mask (client ping, session, and request traces).
-const DEFAULT_TRACE_MASK: i64 = 306;
-
 /// A moment's view of the server, taken by the core.
 pub struct View<'a> {
     pub settings: &'a Settings,
@@ -55,17 +52,19 @@ pub enum Action {
     ResetConnectionStats,
 }
 
+/// Java rounds averages to 4 decimals before printing them.
+pub fn rounded(value: f64) -> f64 {
+    (value * 10_000.0).round() / 10_000.0
+}
+
 /// Java prints doubles through Double.toString after rounding to 4 decimals.
 fn java_double(value: f64) -> String {
-    let rounded = (value * 10_000.0).round() / 10_000.0;
-    if rounded.fract() == 0.0 {
-        format!("{rounded:.1}")
-    } else {
-        format!("{rounded}")
-    }
+    crate::json::java_double_to_string(rounded(value))
 }
 
 pub fn execute(word: &str, view: &View<'_>) -> (String, Action) {
+    let full = word;
+    let word = word.split_whitespace().next().unwrap_or(word);
     if !view.settings.whitelist.allows(word) {
         return (format!("{word} is not executed because it is not in the whitelist.\n"), Action::None);
     }
@@ -85,7 +84,13 @@ pub fn execute(word: &str, view: &View<'_>) -> (String, Action) {
         "wchc" => (watches_by_session(view), Action::None),
         "wchp" => (watches_by_path(view), Action::None),
         "dump" => (dump(view), Action::None),
-        "gtmk" => (DEFAULT_TRACE_MASK.to_string(), Action::None),
+        "gtmk" => (view.stats.trace_mask().to_string(), Action::None),
+        "stmk" => {
+            // The connection reads the 8-byte mask after the word and passes it as "stmk <mask>".
+            let mask = full.split_whitespace().nth(1).and_then(|m| m.parse().ok()).unwrap_or(0);
+            view.stats.set_trace_mask(mask);
+            (mask.to_string(), Action::None)
+        }
         other => (format!("{other} is not yet implemented by ferrokeeper\n"), Action::None),
     }
 }
@@ -130,7 +135,7 @@ fn connections(view: &View<'_>, detailed: bool) -> String {
         );
         if detailed && c.session_id != 0 {
             let s = &c.stats;
-            let avg = if s.count == 0 { 0 } else { s.total_latency_ms / s.count };
+            let avg = s.total_latency_ms.checked_div(s.count).unwrap_or(0);
             let _ = write!(
                 out,
                 ",sid=0x{:x},lop={},est={},to={},lcxid=0x{:x},lzxid=0x{:x},lresp={},llat={},minlat={},avglat={},maxlat={}",
@@ -154,7 +159,7 @@ fn connections(view: &View<'_>, detailed: bool) -> String {
 }
 
 /// Java's `cons` prints operation abbreviations (Request.op2String is not used there).
-fn abbreviated_op(opcode: i32) -> &'static str {
+pub fn abbreviated_op(opcode: i32) -> &'static str {
     use jute::consts::op;
     match opcode {
         op::CREATE | op::CREATE2 | op::CREATE_TTL | op::CREATE_CONTAINER => "CREA",
@@ -179,6 +184,15 @@ fn abbreviated_op(opcode: i32) -> &'static str {
 /// the rest (JVM, quorum and processor-queue internals with no counterpart here yet) print as
 /// Java prints an untouched metric.
 fn monitor(view: &View<'_>) -> String {
+    let mut out = String::new();
+    for (key, value) in monitor_values(view) {
+        let _ = writeln!(out, "{key}\t{value}");
+    }
+    out
+}
+
+/// mntr's keys and values in Java's order (also the AdminServer's `monitor` and /metrics).
+pub fn monitor_values(view: &View<'_>) -> Vec<(&'static str, String)> {
     let stats = view.stats;
     let tree = view.tree;
     let (open_fds, max_fds) = file_descriptors();
@@ -205,19 +219,42 @@ fn monitor(view: &View<'_>) -> String {
         ("zk_open_file_descriptor_count", open_fds.to_string()),
         ("zk_uptime", view.uptime_ms.to_string()),
         ("zk_max_latency", stats.max_latency_ms().to_string()),
+        ("zk_connection_request_count", stats.connection_request_count().to_string()),
     ]
     .into_iter()
     .collect();
-    let mut out = String::new();
-    for key in crate::mntr_keys::JAVA_MNTR_KEYS {
-        let value = match measured.get(key) {
-            Some(value) => value.clone(),
-            None if key.starts_with("zk_avg_") => "0.0".to_string(),
-            None => "0".to_string(),
+    let mut measured = measured;
+    for (name, summary) in [("readlatency", stats.read_latency()), ("updatelatency", stats.update_latency())]
+    {
+        let mut put = |prefix: &str, value: String| {
+            measured.insert(leak_key(&format!("zk_{prefix}_{name}")), value);
         };
-        let _ = writeln!(out, "{key}\t{value}");
+        put("avg", java_double(summary.avg()));
+        put("min", summary.min.unwrap_or(0).to_string());
+        put("max", summary.max.to_string());
+        put("cnt", summary.count.to_string());
+        put("sum", summary.sum.to_string());
+        put("p50", summary.quantile(0.5).to_string());
+        put("p95", summary.quantile(0.95).to_string());
+        put("p99", summary.quantile(0.99).to_string());
+        put("p999", summary.quantile(0.999).to_string());
     }
-    out
+    crate::mntr_keys::JAVA_MNTR_KEYS
+        .iter()
+        .map(|key| {
+            let value = match measured.get(key) {
+                Some(value) => value.clone(),
+                None if key.starts_with("zk_avg_") => "0.0".to_string(),
+                None => "0".to_string(),
+            };
+            (*key, value)
+        })
+        .collect()
+}
+
+/// Summary keys are built at run time but always name one of the static mntr keys.
+fn leak_key(key: &str) -> &'static str {
+    crate::mntr_keys::JAVA_MNTR_KEYS.iter().copied().find(|k| *k == key).unwrap_or("zk_unknown")
 }
 
 fn file_descriptors() -> (u64, u64) {
@@ -232,6 +269,32 @@ fn file_descriptors() -> (u64, u64) {
         })
         .unwrap_or(0);
     (open, max)
+}
+
+/// `dirs` / admin `datadir_size`: bytes in dataDir/version-2.
+pub fn data_dir_size(view: &View<'_>) -> u64 {
+    dir_size(&view.settings.data_dir.join("version-2"))
+}
+
+/// `dirs` / admin `logdir_size`: bytes in dataLogDir/version-2.
+pub fn log_dir_size(view: &View<'_>) -> u64 {
+    dir_size(&view.settings.data_log_dir.join("version-2"))
+}
+
+/// The snapshot directory as Java prints it (absolute, version-2).
+pub fn snap_dir_display(view: &View<'_>) -> String {
+    absolute(&view.settings.data_dir.join("version-2"))
+}
+
+/// The txn-log directory as Java prints it (absolute, version-2).
+pub fn log_dir_display(view: &View<'_>) -> String {
+    absolute(&view.settings.data_log_dir.join("version-2"))
+}
+
+/// When this server started, in Unix seconds.
+pub fn started_at_s(view: &View<'_>) -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    now.as_secs().saturating_sub(view.uptime_ms / 1000)
 }
 
 fn dir_size(path: &std::path::Path) -> u64 {
@@ -277,36 +340,38 @@ fn dirs(view: &View<'_>) -> String {
 
 fn environment() -> String {
     let mut out = String::from("Environment:\n");
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let _ = writeln!(out, "zookeeper.version={VERSION}");
-    let _ = writeln!(out, "host.name={}", host.trim());
-    let _ = writeln!(out, "java.version=<NA>");
-    let _ = writeln!(out, "java.vendor=<NA>");
-    let _ = writeln!(out, "java.home=<NA>");
-    let _ = writeln!(out, "java.class.path=<NA>");
-    let _ = writeln!(out, "java.library.path=<NA>");
-    let _ = writeln!(out, "java.io.tmpdir={}", std::env::temp_dir().display());
-    let _ = writeln!(out, "java.compiler=<NA>");
-    let _ = writeln!(out, "os.name=Linux");
-    let _ = writeln!(
-        out,
-        "os.arch={}",
-        if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }
-    );
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let _ = writeln!(out, "os.version={}", release.trim());
-    let _ = writeln!(out, "user.name={}", user_name());
-    let _ = writeln!(out, "user.home={}", std::env::var("HOME").unwrap_or_default());
-    let _ = writeln!(
-        out,
-        "user.dir={}",
-        std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()
-    );
-    let (free, total) = memory_mb();
-    let _ = writeln!(out, "os.memory.free={free}MB");
-    let _ = writeln!(out, "os.memory.max={total}MB");
-    let _ = writeln!(out, "os.memory.total={total}MB");
+    for (key, value) in environment_pairs() {
+        let _ = writeln!(out, "{key}={value}");
+    }
     out
+}
+
+/// `envi` and the admin `environment`: Java's keys, with what stands for them here.
+pub fn environment_pairs() -> Vec<(&'static str, String)> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let (free, total) = memory_mb();
+    let na = || "<NA>".to_string();
+    vec![
+        ("zookeeper.version", VERSION.to_string()),
+        ("host.name", host.trim().to_string()),
+        ("java.version", na()),
+        ("java.vendor", na()),
+        ("java.home", na()),
+        ("java.class.path", na()),
+        ("java.library.path", na()),
+        ("java.io.tmpdir", std::env::temp_dir().display().to_string()),
+        ("java.compiler", na()),
+        ("os.name", "Linux".to_string()),
+        ("os.arch", if cfg!(target_arch = "x86_64") { "amd64" } else { std::env::consts::ARCH }.to_string()),
+        ("os.version", release.trim().to_string()),
+        ("user.name", user_name()),
+        ("user.home", std::env::var("HOME").unwrap_or_default()),
+        ("user.dir", std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()),
+        ("os.memory.free", format!("{free}MB")),
+        ("os.memory.max", format!("{total}MB")),
+        ("os.memory.total", format!("{total}MB")),
+    ]
 }
 
 /// The effective user's name, as Java's user.name (the environment may not say).
@@ -348,7 +413,7 @@ fn watch_summary(view: &View<'_>) -> String {
     )
 }
 
-fn session_of(view: &View<'_>, watcher: u64) -> i64 {
+pub fn session_of(view: &View<'_>, watcher: u64) -> i64 {
     view.session_of_watcher.get(&watcher).copied().unwrap_or(0)
 }
 

@@ -1,6 +1,10 @@
 //! `ferrokeeper`: a ZooKeeper server without a JVM.
+//!
+//! One binary, several names: invoked as `zkCli.sh`, `zkServer.sh`, `start-zookeeper` or
+//! `zookeeper-ready` (a symlink or hard link in an image) it behaves as the matching subcommand.
 
 use clap::{Parser, Subcommand};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,56 +21,51 @@ enum Command {
     Serve {
         /// Path to zoo.cfg.
         config: Option<PathBuf>,
+        /// Log level (ERROR, WARN, INFO, DEBUG, TRACE); default INFO, or FK_LOG_LEVEL / RUST_LOG.
+        #[arg(long)]
+        log_level: Option<String>,
+    },
+    /// zkCli.sh: `cli [-server host:port] [cmd args...]`; interactive without a command.
+    #[command(disable_help_flag = true)]
+    Cli {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// The Kubernetes tutorial image's start-zookeeper: writes zoo.cfg and myid, then serves.
+    #[command(disable_help_flag = true)]
+    StartZookeeper {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Probe: exit 0 when the server answers `ruok` with `imok` (`--quorum`: and is serving).
+    Ready {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// zkServer.sh: start-foreground, status, version.
+    #[command(name = "zkServer", disable_help_flag = true)]
+    ZkServer {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
     },
 }
 
 fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    let program = args.next().unwrap_or_default();
+    let rest: Vec<OsString> = args.collect();
+    if let Some(code) = ferrokeeper::multicall::dispatch(&program, &rest) {
+        return code;
+    }
     let cli = Cli::parse();
-    ferrokeeper::logging::init(None);
     match cli.command {
-        Command::Serve { config } => serve(config),
-    }
-}
-
-fn serve(config: Option<PathBuf>) -> ExitCode {
-    let settings = match ferrokeeper::settings::load(config.as_deref()) {
-        Ok(settings) => settings,
-        Err(error) => {
-            tracing::error!("Invalid config, exiting abnormally: {}", error);
-            eprintln!("Invalid config, exiting abnormally: {error}");
-            return ExitCode::from(2);
+        Command::Serve { config, log_level } => {
+            ferrokeeper::logging::init(log_level.as_deref());
+            ferrokeeper::serve::serve(config.as_deref())
         }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            tracing::error!("cannot start the runtime: {}", error);
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        tokio::select! {
-            result = ferrokeeper::server::run_standalone(settings) => result,
-            _ = shutdown_signal() => {
-                tracing::info!("shutting down");
-                Ok(())
-            }
-        }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("Unexpected exception, exiting abnormally: {}", error);
-            ExitCode::FAILURE
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut terminate) = signal(SignalKind::terminate()) else { return std::future::pending().await };
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+        Command::Cli { args } => ferrokeeper::cli::main(&args),
+        Command::StartZookeeper { args } => ferrokeeper::start_zookeeper::main(&args),
+        Command::Ready { args } => ferrokeeper::ready::main(&args),
+        Command::ZkServer { args } => ferrokeeper::multicall::zk_server(&args),
     }
 }

@@ -10,18 +10,40 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+/// What the operator surface (AdminServer, /metrics) needs from a started server.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub core: mpsc::UnboundedSender<CoreMessage>,
+    pub stats: Arc<ServerStats>,
+}
+
 /// Runs a standalone server until the process is stopped.
 pub async fn run_standalone(settings: Settings) -> std::io::Result<()> {
+    run_standalone_with(settings, |_| {}).await
+}
+
+/// Like [`run_standalone`]; `on_start` gets the core's handles once it runs.
+pub async fn run_standalone_with(settings: Settings, on_start: impl FnOnce(Started)) -> std::io::Result<()> {
     let settings = Arc::new(settings);
     let listener = TcpListener::bind(settings.client_address).await?;
     tracing::info!("binding to port {}", listener.local_addr()?);
-    serve(listener, settings).await
+    serve_with(listener, settings, on_start).await
 }
 
 /// Serves on an already bound listener (tests bind port 0).
 pub async fn serve(listener: TcpListener, settings: Arc<Settings>) -> std::io::Result<()> {
+    serve_with(listener, settings, |_| {}).await
+}
+
+/// Like [`serve`]; `on_start` gets the core's handles once it runs.
+pub async fn serve_with(
+    listener: TcpListener,
+    settings: Arc<Settings>,
+    on_start: impl FnOnce(Started),
+) -> std::io::Result<()> {
     let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMessage>();
     let stats = Arc::new(ServerStats::default());
+    on_start(Started { core: core_tx.clone(), stats: stats.clone() });
     let mut core = Core::new(settings.clone(), Box::new(MemoryPersister::new(core_tx.clone())), stats);
     tokio::spawn(async move {
         while let Some(message) = core_rx.recv().await {

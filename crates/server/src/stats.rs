@@ -1,6 +1,11 @@
 //! Counters behind srvr/stat/mntr/cons: per server and per connection.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Java's ZooTrace default mask (client ping, session, and request traces).
+pub const DEFAULT_TRACE_MASK: i64 = 306;
 
 /// Server-wide counters (Java's ServerStats). Updated by the core, read by 4lw and metrics.
 #[derive(Debug)]
@@ -16,6 +21,13 @@ pub struct ServerStats {
     last_response_size: AtomicU64,
     min_response_size: AtomicU64,
     max_response_size: AtomicU64,
+    connection_requests: AtomicU64,
+    trace_mask: AtomicI64,
+    /// Java's `readlatency` / `updatelatency` summaries (ms).
+    read_latency: parking_lot::Mutex<Summary>,
+    update_latency: parking_lot::Mutex<Summary>,
+    /// Request latency per opcode, for /metrics.
+    per_opcode: parking_lot::Mutex<BTreeMap<i32, LatencyHistogram>>,
 }
 
 impl Default for ServerStats {
@@ -32,6 +44,11 @@ impl Default for ServerStats {
             last_response_size: AtomicU64::new(0),
             min_response_size: AtomicU64::new(u64::MAX),
             max_response_size: AtomicU64::new(0),
+            connection_requests: AtomicU64::new(0),
+            trace_mask: AtomicI64::new(DEFAULT_TRACE_MASK),
+            read_latency: parking_lot::Mutex::new(Summary::default()),
+            update_latency: parking_lot::Mutex::new(Summary::default()),
+            per_opcode: parking_lot::Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -61,6 +78,37 @@ impl ServerStats {
     }
     pub fn connection_opened(&self) {
         self.alive_connections.fetch_add(1, Ordering::Relaxed);
+        self.connection_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Java's `connection_request_count`: connection handshakes seen.
+    pub fn connection_request_count(&self) -> u64 {
+        self.connection_requests.load(Ordering::Relaxed)
+    }
+    /// The ZooTrace mask `gtmk` prints and `stmk` sets (no tracing hangs off it here).
+    pub fn trace_mask(&self) -> i64 {
+        self.trace_mask.load(Ordering::Relaxed)
+    }
+    pub fn set_trace_mask(&self, mask: i64) {
+        self.trace_mask.store(mask, Ordering::Relaxed);
+    }
+    /// One request answered `elapsed` after it arrived: server latency, Java's read/update
+    /// latency summaries, and the per-opcode histogram.
+    pub fn record_request(&self, opcode: i32, elapsed: Duration) {
+        let latency_ms = elapsed.as_millis() as u64;
+        self.record_latency(latency_ms);
+        let summary = if is_update(opcode) { &self.update_latency } else { &self.read_latency };
+        summary.lock().add(latency_ms);
+        self.per_opcode.lock().entry(opcode).or_default().observe(elapsed);
+    }
+    pub fn read_latency(&self) -> Summary {
+        self.read_latency.lock().clone()
+    }
+    pub fn update_latency(&self) -> Summary {
+        self.update_latency.lock().clone()
+    }
+    /// Per-opcode latency histograms, by opcode.
+    pub fn latency_by_opcode(&self) -> BTreeMap<i32, LatencyHistogram> {
+        self.per_opcode.lock().clone()
     }
     pub fn connection_closed(&self) {
         self.alive_connections.fetch_sub(1, Ordering::Relaxed);
@@ -112,6 +160,113 @@ impl ServerStats {
         self.latency_count.store(0, Ordering::Relaxed);
         self.latency_min_ms.store(i64::MAX, Ordering::Relaxed);
         self.latency_max_ms.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Requests that carry a txn: Java counts their latency as `updatelatency`, the rest as `readlatency`.
+fn is_update(opcode: i32) -> bool {
+    use jute::consts::op;
+    matches!(
+        opcode,
+        op::CREATE
+            | op::CREATE2
+            | op::CREATE_TTL
+            | op::CREATE_CONTAINER
+            | op::DELETE
+            | op::DELETE_CONTAINER
+            | op::SET_DATA
+            | op::SET_ACL
+            | op::MULTI
+            | op::RECONFIG
+            | op::CHECK
+            | op::CLOSE_SESSION
+            | op::CREATE_SESSION
+    )
+}
+
+/// A Java `Summary` at detail level ADVANCED: count, sum, min, max, and percentiles over the
+/// most recent samples (a bounded window, so memory stays fixed however long the server runs).
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub count: u64,
+    pub sum: u64,
+    pub min: Option<u64>,
+    pub max: u64,
+    recent: Vec<u64>,
+    next: usize,
+}
+
+/// How many recent samples percentiles are computed over.
+const SUMMARY_WINDOW: usize = 4096;
+
+impl Summary {
+    pub fn add(&mut self, value: u64) {
+        self.count += 1;
+        self.sum += value;
+        self.min = Some(self.min.map_or(value, |m| m.min(value)));
+        self.max = self.max.max(value);
+        if self.recent.len() < SUMMARY_WINDOW {
+            self.recent.push(value);
+        } else {
+            self.recent[self.next] = value;
+            self.next = (self.next + 1) % SUMMARY_WINDOW;
+        }
+    }
+    pub fn avg(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.count as f64
+        }
+    }
+    /// The value at quantile `q` (0..=1) of the recent window; 0 when empty.
+    pub fn quantile(&self, q: f64) -> u64 {
+        if self.recent.is_empty() {
+            return 0;
+        }
+        let mut sorted = self.recent.clone();
+        sorted.sort_unstable();
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    }
+}
+
+/// Upper bounds of the per-opcode latency histogram, in seconds (Prometheus convention).
+pub const LATENCY_BUCKETS_S: &[f64] =
+    &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Cumulative-on-read latency histogram over [`LATENCY_BUCKETS_S`].
+#[derive(Debug, Clone, Default)]
+pub struct LatencyHistogram {
+    /// Per bucket (not cumulative); one extra slot for +Inf.
+    counts: Vec<u64>,
+    pub count: u64,
+    pub sum_seconds: f64,
+}
+
+impl LatencyHistogram {
+    pub fn observe(&mut self, elapsed: Duration) {
+        if self.counts.is_empty() {
+            self.counts = vec![0; LATENCY_BUCKETS_S.len() + 1];
+        }
+        let seconds = elapsed.as_secs_f64();
+        let slot =
+            LATENCY_BUCKETS_S.iter().position(|&bound| seconds <= bound).unwrap_or(LATENCY_BUCKETS_S.len());
+        self.counts[slot] += 1;
+        self.count += 1;
+        self.sum_seconds += seconds;
+    }
+    /// (upper bound, cumulative count) for each finite bucket; +Inf is `count`.
+    pub fn cumulative(&self) -> Vec<(f64, u64)> {
+        let mut running = 0;
+        LATENCY_BUCKETS_S
+            .iter()
+            .enumerate()
+            .map(|(i, &bound)| {
+                running += self.counts.get(i).copied().unwrap_or(0);
+                (bound, running)
+            })
+            .collect()
     }
 }
 

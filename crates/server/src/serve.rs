@@ -1,0 +1,64 @@
+//! `ferrokeeper serve`: the server in the foreground, with its AdminServer and /metrics endpoint,
+//! until SIGTERM/SIGINT (or the server fails).
+
+use crate::config::ServerConfig;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Runs the server from `config` (a zoo.cfg) or the built-in defaults; the exit code is the one
+/// QuorumPeerMain uses: 2 for an invalid config, 1 for a failure while serving.
+pub fn serve(config: Option<&Path>) -> ExitCode {
+    let settings = match crate::settings::load(config) {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::error!("Invalid config, exiting abnormally: {}", error);
+            eprintln!("Invalid config, exiting abnormally: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let operator = match config {
+        Some(path) => ServerConfig::load(path).ok(),
+        None => Some(ServerConfig::default_standalone()),
+    };
+    if let Some(id) = operator.as_ref().and_then(|c| (!c.is_standalone()).then_some(c.server_id).flatten()) {
+        crate::logging::set_my_id(id);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("cannot start the runtime: {}", error);
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let start_operator_surface = |started: crate::server::Started| {
+            if let Some(config) = &operator {
+                crate::admin::spawn(&config.admin, config.initial_config.clone(), started.clone());
+                crate::metrics::spawn(&config.metrics_provider, started);
+            }
+        };
+        tokio::select! {
+            result = crate::server::run_standalone_with(settings, start_operator_surface) => result,
+            _ = shutdown_signal() => {
+                tracing::info!("shutting down");
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("Unexpected exception, exiting abnormally: {}", error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else { return std::future::pending().await };
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
