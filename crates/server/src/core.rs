@@ -129,6 +129,13 @@ struct Connection {
 /// The persister: takes txns in zxid order and reports them durable.
 pub trait Persister: Send {
     fn persist(&mut self, header: &TxnHeader, body: &TxnBody);
+    /// Called after every batch of durable txns is applied: the moment a snapshot can freeze
+    /// the tree (`DataTree::snapshot_view`, O(1)).
+    fn applied(&mut self, _tree: &DataTree) {}
+    /// Why the disk can take no more txns, once a write or fsync failed.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// No disk yet (issue 3): a txn is durable as soon as it is queued, reported back through the
@@ -193,6 +200,17 @@ impl Core {
 
     fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+
+    /// Starts from a tree recovered from disk: zxids continue after its last one, and its
+    /// sessions live on for their timeout, so a client reconnecting in time keeps its session.
+    pub fn restore(&mut self, tree: DataTree) {
+        self.last_proposed_zxid = tree.last_processed_zxid();
+        let now_ms = self.now_ms();
+        for (session_id, timeout_ms) in tree.sessions() {
+            self.sessions.add(session_id, timeout_ms, now_ms);
+        }
+        self.tree = tree;
     }
 
     pub fn handle(&mut self, message: CoreMessage) {
@@ -435,6 +453,11 @@ impl Core {
         request: Request,
         received: Instant,
     ) {
+        if self.persister.failure().is_some() {
+            // The txn log failed: no write can be made durable, so none is taken.
+            self.enqueue(conn, Queued::Error { xid: header.xid, err: err::NOT_READ_ONLY });
+            return;
+        }
         let Some(connection) = self.connections.get(&conn) else { return };
         let session_id = connection.session_id;
         let auth = connection.auth.clone();
@@ -510,6 +533,7 @@ impl Core {
             let Some(txn) = self.in_flight.pop_front() else { break };
             self.apply(txn);
         }
+        self.persister.applied(&self.tree);
     }
 
     fn apply(&mut self, txn: InFlight) {

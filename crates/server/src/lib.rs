@@ -26,3 +26,4 @@ pub mod sessions;
 pub mod settings;
 pub mod start_zookeeper;
 pub mod stats;
+pub mod storage;

@@ -42,6 +42,16 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
+    /// zkCleanup.sh / PurgeTxnLog: keep the N newest snapshots and the txn logs they need.
+    Purge {
+        /// dataDir (snapshots live in its version-2).
+        data_dir: PathBuf,
+        /// dataLogDir (txn logs); defaults to dataDir.
+        data_log_dir: Option<PathBuf>,
+        /// How many snapshots to keep (at least 3).
+        #[arg(short = 'n', default_value_t = 3)]
+        count: usize,
+    },
     /// zkServer.sh: start-foreground, status, version.
     #[command(name = "zkServer", disable_help_flag = true)]
     ZkServer {
@@ -66,6 +76,9 @@ fn main() -> ExitCode {
         Command::Cli { args } => ferrokeeper::cli::main(&args),
         Command::StartZookeeper { args } => ferrokeeper::start_zookeeper::main(&args),
         Command::Ready { args } => ferrokeeper::ready::main(&args),
+        Command::Purge { data_dir, data_log_dir, count } => {
+            ferrokeeper::storage::purge_command(&data_dir, data_log_dir.as_deref(), count)
+        }
         Command::ZkServer { args } => ferrokeeper::multicall::zk_server(&args),
     }
 }

@@ -1,7 +1,7 @@
 //! Starting a standalone server: the listener, the per-IP connection limit, the core task, ticks.
 
 use crate::connection::serve_connection;
-use crate::core::{Core, CoreMessage, MemoryPersister};
+use crate::core::{Core, CoreMessage};
 use crate::settings::Settings;
 use crate::stats::ServerStats;
 use std::collections::HashMap;
@@ -44,7 +44,13 @@ pub async fn serve_with(
     let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMessage>();
     let stats = Arc::new(ServerStats::default());
     on_start(Started { core: core_tx.clone(), stats: stats.clone() });
-    let mut core = Core::new(settings.clone(), Box::new(MemoryPersister::new(core_tx.clone())), stats);
+    let (dirs, recovered) = crate::storage::recover_for(&settings).map_err(|error| {
+        tracing::error!("Unable to load database on disk: {}", error);
+        std::io::Error::other(format!("unable to load database on disk: {error}"))
+    })?;
+    let persister = crate::storage::start(&dirs, &settings.storage, &recovered, core_tx.clone())?;
+    let mut core = Core::new(settings.clone(), Box::new(persister), stats);
+    core.restore(recovered.tree);
     tokio::spawn(async move {
         while let Some(message) = core_rx.recv().await {
             core.handle(message);

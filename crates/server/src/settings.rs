@@ -26,6 +26,8 @@ pub struct Settings {
     pub container_check_interval_ms: u64,
     pub container_max_per_minute: u64,
     pub reconfig_enabled: bool,
+    /// Txn log, snapshots, autopurge.
+    pub storage: crate::storage::StorageSettings,
 }
 
 /// Loads `config` (a zoo.cfg), or the built-in standalone defaults when there is none, and logs
@@ -86,6 +88,7 @@ impl Settings {
             container_check_interval_ms: raw_u64("znode.container.checkIntervalMs", 60_000),
             container_max_per_minute: raw_u64("znode.container.maxPerMinute", 10_000),
             reconfig_enabled: config.reconfig_enabled,
+            storage: crate::storage::StorageSettings::from_config(config),
         })
     }
 
