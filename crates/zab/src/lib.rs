@@ -1,1 +1,9 @@
-//! Zab: election, discovery, sync and broadcast as a sans-io state machine (to come: issue 4).
+//! Zab placeholder
+pub mod config;
+pub mod election;
+pub mod message;
+pub mod quorum;
+pub mod ready;
+pub mod sync;
+pub mod wire;
+pub mod zxid;

@@ -1,0 +1,93 @@
+//! What a step produces, and the order in which the driver must carry it out.
+
+use crate::message::{Message, ServerState, SessionTouch, Vote};
+use crate::zxid::{Sid, Txn, Zxid};
+use bytes::Bytes;
+use jute::records::Id;
+
+/// A write the driver makes durable. Carried out in order, then one fsync, before anything in
+/// [`Ready::apply`] or [`Ready::messages`]: an ACK, ACKEPOCH, NEWLEADER-ACK or LEADERINFO may
+/// depend on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Persist {
+    /// Rewrite the `acceptedEpoch` file.
+    AcceptedEpoch(u32),
+    /// Rewrite the `currentEpoch` file.
+    CurrentEpoch(u32),
+    /// Append a txn to the log.
+    Append(Txn),
+    /// Drop every log entry above this zxid (TRUNC). Never goes below what was applied.
+    Truncate(Zxid),
+    /// Replace the data tree with this serialized database at `zxid` (SNAP), make it durable
+    /// (a snapshot file) and drop the log: the core's history now starts after `zxid`.
+    InstallSnapshot { zxid: Zxid, snapshot: Bytes },
+}
+
+/// A message to send once the batch's [`Persist`]s are durable and its applies are done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Recipient.
+    pub to: Sid,
+    /// The message. A quorum `Snap` leaves with an empty snapshot: the driver writes its data
+    /// tree, which after this batch's applies is exactly at the SNAP zxid.
+    pub message: Message,
+}
+
+/// Something the driver should know or act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The server's state changed (LOOKING → LEADING/FOLLOWING/OBSERVING or back).
+    StateChanged { state: ServerState, vote: Vote, election_epoch: i64 },
+    /// Leader: a quorum acked NEWLEADER; epoch `epoch` is established and the leader serves.
+    Established { epoch: u32 },
+    /// The server serves clients (leader established, or learner got UPTODATE) — or, with
+    /// `false`, stops serving (it lost its leader or its quorum).
+    Serving(bool),
+    /// Leader: a learner forwarded a client request; run it through prep, then
+    /// [`crate::Node::propose`] (or [`crate::Node::sync_learner`] for a sync).
+    Request { from: Sid, session_id: i64, cxid: i32, op_type: i32, request: Bytes, authinfo: Vec<Id> },
+    /// Leader: sessions a learner saw activity on since its last ping.
+    SessionTouches { from: Sid, touches: Vec<SessionTouch> },
+    /// Leader: a learner asks whether a session that moved to it is valid; answer with
+    /// [`crate::Node::revalidate_reply`].
+    Revalidate { from: Sid, session_id: i64, timeout_ms: i32 },
+    /// Learner: the leader's answer to a revalidation.
+    Revalidated { session_id: i64, valid: bool },
+    /// Learner: a sync forwarded to the leader is done (SYNC received).
+    SyncDone { zxid: Zxid },
+    /// Close the quorum connection to this peer (a learner that failed, or the leader we leave).
+    CloseConnection(Sid),
+    /// A peer broke the protocol; the connection is closed. Never happens between correct peers.
+    ProtocolError { peer: Sid, reason: String },
+}
+
+/// The output of one call into the core. The driver carries it out in this order:
+///
+/// 1. every [`Persist`] in order, then fsync — nothing below may happen before it is durable;
+/// 2. [`Ready::apply`]: committed txns, in zxid order, to the data tree;
+/// 3. [`Ready::messages`], in order (per recipient the quorum port is FIFO);
+/// 4. [`Ready::events`].
+///
+/// Batches are carried out in the order the core returned them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// Durable writes.
+    pub persist: Vec<Persist>,
+    /// Committed txns to apply, strictly increasing zxids.
+    pub apply: Vec<Txn>,
+    /// Messages to send.
+    pub messages: Vec<Outgoing>,
+    /// Everything else.
+    pub events: Vec<Event>,
+}
+
+impl Ready {
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.persist.is_empty() && self.apply.is_empty() && self.messages.is_empty() && self.events.is_empty()
+    }
+
+    pub(crate) fn send(&mut self, to: Sid, message: Message) {
+        self.messages.push(Outgoing { to, message });
+    }
+}

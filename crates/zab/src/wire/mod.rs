@@ -1,0 +1,11 @@
+//! Java's bytes for the typed messages: election notifications (the records live in
+//! `jute::quorum`) and quorum packets (`jute::quorum::QuorumPacket`). Pure functions, no I/O;
+//! every decoder is bounded by its input and never panics.
+
+mod election;
+mod quorum;
+
+pub use election::{
+    keep_election_connection, notification_from_wire, notification_to_wire, ConnectionDecision,
+};
+pub use quorum::{decode_quorum, encode_quorum, Direction, WireError};
