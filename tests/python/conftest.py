@@ -12,9 +12,9 @@ java_server      a fresh Java server (differential tests)
 fk_server        a fresh ferrokeeper server (differential tests)
 kazoo_factory    ``kazoo_factory(hosts, **kw)`` -> started KazooClient, stopped at teardown
 
-Availability rules: an *enabled* kind whose server cannot be started fails the test.  For
-``java_server``/``fk_server`` a kind that is *not enabled* is still used when it is installed,
-and the test is skipped when it is not.
+Availability rules: only enabled kinds run.  An enabled kind whose server cannot be started
+fails the test; tests needing a kind that is not enabled (``java_server``/``fk_server`` in
+differential tests) are skipped.
 
 When a test fails, the tail of every server log it used is attached to the report.
 """
@@ -143,25 +143,18 @@ def server(server_kind, server_factory):
     return server_factory(server_kind)
 
 
-def _differential_kind(kind):
-    """Return normally if ``kind`` can run, skip if it is neither enabled nor installed."""
-    reason = h.kind_unavailable_reason(kind)
-    if reason is None:
-        return
-    if kind in ENABLED_KINDS:
-        pytest.fail(f"{kind} is enabled in FK_TEST_SERVERS but unavailable: {reason}")
-    pytest.skip(f"{kind} not enabled in FK_TEST_SERVERS and unavailable: {reason}")
+require_kind = h.require_kind
 
 
 @pytest.fixture
 def java_server(server_factory):
-    _differential_kind("java")
+    require_kind("java")
     return server_factory("java")
 
 
 @pytest.fixture
 def fk_server(server_factory):
-    _differential_kind("ferrokeeper")
+    require_kind("ferrokeeper")
     return server_factory("ferrokeeper")
 
 

@@ -96,20 +96,10 @@ def test_session_and_ephemeral_survive_restart(server, kazoo_factory):
     assert observer.exists("/keep") is None
 
 
-def _kinds_for_compat():
-    reasons = {k: h.kind_unavailable_reason(k) for k in h.KINDS}
-    missing = [f"{k}: {r}" for k, r in reasons.items() if r]
-    if not missing:
-        return
-    enabled = h.enabled_kinds()
-    if all(k in enabled for k in h.KINDS):
-        pytest.fail("both kinds enabled but unavailable: " + "; ".join(missing))
-    pytest.skip("needs both servers: " + "; ".join(missing))
-
-
 @pytest.mark.parametrize("writer_kind,reader_kind", [("java", "ferrokeeper"), ("ferrokeeper", "java")])
 def test_datadir_is_compatible(tmp_path, kazoo_factory, request, writer_kind, reader_kind):
-    _kinds_for_compat()
+    h.require_kind(writer_kind)
+    h.require_kind(reader_kind)
     writer = h.ServerHandle(writer_kind, tmp_path / "writer")
     request.node._fk_servers = [writer]
     try:

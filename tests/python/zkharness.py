@@ -52,6 +52,19 @@ def enabled_kinds() -> List[str]:
     return seen
 
 
+def require_kind(kind: str) -> None:
+    """For tests that need a specific kind: skip unless it is enabled in FK_TEST_SERVERS,
+    fail if it is enabled but cannot run (e.g. the ferrokeeper binary is missing)."""
+    import pytest
+
+    kinds = enabled_kinds()
+    if kind not in kinds:
+        pytest.skip(f"{kind} not enabled in FK_TEST_SERVERS={','.join(kinds)}")
+    reason = kind_unavailable_reason(kind)
+    if reason is not None:
+        pytest.fail(f"{kind} is enabled in FK_TEST_SERVERS but unavailable: {reason}")
+
+
 def java_available() -> Optional[str]:
     """None if the Java server can be started, else the reason why not."""
     if shutil.which("java") is None:
