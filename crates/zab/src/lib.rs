@@ -1,9 +1,60 @@
-//! Zab placeholder
+//! Zab — ZooKeeper's atomic broadcast — as a sans-io state machine, wire-compatible with Apache
+//! ZooKeeper 3.8: FastLeaderElection, discovery, synchronization (DIFF / TRUNC / SNAP chosen as
+//! `LearnerHandler.syncFollower` chooses), broadcast, observers.
+//!
+//! # Driving a [`Node`]
+//!
+//! The core performs no I/O and reads no clock. A driver owns the sockets, the timers, the txn
+//! log and the data tree, and loops:
+//!
+//! ```text
+//! let (mut node, ready) = Node::new(config, restored_from_disk, now_ms);
+//! carry_out(ready);
+//! loop {
+//!     let ready = match wait_for(next event or node.next_deadline_ms()) {
+//!         message from peer p     => node.step(now_ms, p, message),   // wire::* decodes
+//!         quorum socket to p died => node.disconnected(now_ms, p),
+//!         timer                   => node.tick(now_ms),
+//!         client write on leader  => node.propose(now_ms, |zxid| txn bytes)?.1,
+//!         client write on learner => node.forward_request(..)?,
+//!     };
+//!     carry_out(ready);
+//! }
+//! ```
+//!
+//! `carry_out` keeps the order [`Ready`] documents: persist (then fsync), apply, send, events.
+//! That order is the safety rule of Zab: an ACK, an ACKEPOCH or a NEWLEADER-ACK only leaves once
+//! what it acknowledges (txns, acceptedEpoch, currentEpoch) is durable.
+//!
+//! # State
+//!
+//! [`ZabState`] names the variables after Zab.tla: `accepted_epoch`, `current_epoch`, `history`,
+//! `last_committed`; zxid = epoch << 32 | counter ([`Zxid`]). The quorum rule is a
+//! [`QuorumVerifier`] ([`QuorumMaj`] by default): observers never vote.
+//!
+//! # Layout
+//!
+//! One module per phase: [`election`] (FLE), [`leader`] (discovery, sync, broadcast on the
+//! leader's side), [`learner`] (followers and observers), [`sync`] (the DIFF/TRUNC/SNAP choice,
+//! a pure function), [`wire`] (Java's bytes), [`node`] (the server that switches between them).
+
 pub mod config;
 pub mod election;
+pub mod leader;
+pub mod learner;
 pub mod message;
+pub mod node;
 pub mod quorum;
 pub mod ready;
+pub mod state;
 pub mod sync;
 pub mod wire;
 pub mod zxid;
+
+pub use config::Config;
+pub use message::{Message, Notification, QuorumMessage, ServerState, SessionTouch, Vote};
+pub use node::{Node, NotReady};
+pub use quorum::{QuorumMaj, QuorumVerifier};
+pub use ready::{Event, Outgoing, Persist, Ready};
+pub use state::{History, Restored, ZabState};
+pub use zxid::{Sid, Txn, Zxid};
