@@ -171,7 +171,21 @@ fn run_command(name: &str, params: &[(String, String)], view: &View<'_>) -> (Jso
             object(crate::fourlw::environment_pairs().into_iter().map(|(k, v)| (k, Json::from(v))))
         }
         "get_trace_mask" => object([("tracemask", Json::from(view.stats.trace_mask()))]),
-        "hash" => object([("digests", Json::Array(vec![]))]),
+        "hash" => {
+            let digests = view
+                .stats
+                .digest_log()
+                .into_iter()
+                .map(|(zxid, digest)| {
+                    object([
+                        ("zxid", Json::from(zxid)),
+                        ("digestVersion", Json::from(2i64)),
+                        ("digest", Json::from(digest)),
+                    ])
+                })
+                .collect();
+            object([("digests", Json::Array(digests))])
+        }
         "is_read_only" => object([("read_only", Json::from(false))]),
         "last_snapshot" => object([
             ("zxid", Json::from(format!("{:x}", 0))),
@@ -286,10 +300,10 @@ fn server_stats(view: &View<'_>) -> Json {
         ("max_latency", stats.max_latency_ms().into()),
         ("min_latency", stats.min_latency_ms().into()),
         ("num_alive_client_connections", view.connections.iter().filter(|c| !c.is_asking).count().into()),
+        ("uptime", view.uptime_ms.into()),
         ("auth_failed_count", stats.auth_failed_count().into()),
         ("non_mtlsremote_conn_count", 0i64.into()),
         ("non_mtlslocal_conn_count", 0i64.into()),
-        ("uptime", view.uptime_ms.into()),
     ]);
     object([
         ("version", Json::from(VERSION)),

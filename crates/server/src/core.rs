@@ -538,6 +538,7 @@ impl Core {
 
     fn apply(&mut self, txn: InFlight) {
         let ApplyOutcome { result, events } = self.tree.apply(&txn.header, &txn.body);
+        self.stats.txn_applied(txn.header.zxid, self.tree.digest());
         self.pending.note_applied(txn.header.zxid);
         for notification in events {
             let frame = notification_frame(&notification.event);

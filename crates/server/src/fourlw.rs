@@ -85,6 +85,13 @@ pub fn execute(word: &str, view: &View<'_>) -> (String, Action) {
         "wchp" => (watches_by_path(view), Action::None),
         "dump" => (dump(view), Action::None),
         "gtmk" => (view.stats.trace_mask().to_string(), Action::None),
+        "hash" => {
+            let mut out = String::new();
+            for (zxid, digest) in view.stats.digest_log() {
+                let _ = writeln!(out, "{zxid:x}: {digest}");
+            }
+            (out, Action::None)
+        }
         "stmk" => {
             // The connection reads the 8-byte mask after the word and passes it as "stmk <mask>".
             let mask = full.split_whitespace().nth(1).and_then(|m| m.parse().ok()).unwrap_or(0);
@@ -143,7 +150,7 @@ fn connections(view: &View<'_>, detailed: bool) -> String {
                 abbreviated_op(s.last_op),
                 c.established_at_ms,
                 c.timeout_ms,
-                s.last_cxid,
+                i64::from(s.last_cxid),
                 s.last_zxid,
                 c.established_at_ms,
                 s.last_latency_ms,
@@ -445,8 +452,15 @@ fn dump(view: &View<'_>) -> String {
     let mut out = String::from("SessionTracker dump:\n");
     let buckets: Vec<_> = view.sessions.buckets().collect();
     let _ = writeln!(out, "Session Sets ({})/({}):", buckets.len(), view.sessions.len());
+    // Buckets are in ms of the server's own clock; Java prints them as dates.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let started_ms = now_ms - view.uptime_ms as i64;
     for (bucket, sessions) in buckets {
-        let _ = writeln!(out, "{} expire at {}:", sessions.len(), bucket);
+        let date = crate::cli::format::java_date(started_ms + bucket as i64);
+        let _ = writeln!(out, "{} expire at {}:", sessions.len(), date);
         for session in sessions {
             let _ = writeln!(out, "\t0x{session:x}");
         }

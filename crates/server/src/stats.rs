@@ -28,7 +28,14 @@ pub struct ServerStats {
     update_latency: parking_lot::Mutex<Summary>,
     /// Request latency per opcode, for /metrics.
     per_opcode: parking_lot::Mutex<BTreeMap<i32, LatencyHistogram>>,
+    /// (zxid, tree digest) every [`DIGEST_LOG_INTERVAL`] zxids: the `hash` word.
+    digest_log: parking_lot::Mutex<std::collections::VecDeque<(i64, i64)>>,
 }
+
+/// Java's DataTree keeps the tree digest of every 128th zxid (0x80, easy to align across
+/// servers), at most 1024 of them.
+pub const DIGEST_LOG_INTERVAL: i64 = 128;
+pub const DIGEST_LOG_LIMIT: usize = 1024;
 
 impl Default for ServerStats {
     fn default() -> Self {
@@ -49,6 +56,7 @@ impl Default for ServerStats {
             read_latency: parking_lot::Mutex::new(Summary::default()),
             update_latency: parking_lot::Mutex::new(Summary::default()),
             per_opcode: parking_lot::Mutex::new(BTreeMap::new()),
+            digest_log: parking_lot::Mutex::new(std::collections::VecDeque::new()),
         }
     }
 }
@@ -99,6 +107,20 @@ impl ServerStats {
         let summary = if is_update(opcode) { &self.update_latency } else { &self.read_latency };
         summary.lock().add(latency_ms);
         self.per_opcode.lock().entry(opcode).or_default().observe(elapsed);
+    }
+    /// A txn was applied; `digest` is the tree digest after it (DataTree.logZxidDigest).
+    pub fn txn_applied(&self, zxid: i64, digest: i64) {
+        if zxid % DIGEST_LOG_INTERVAL == 0 {
+            let mut log = self.digest_log.lock();
+            log.push_back((zxid, digest));
+            if log.len() > DIGEST_LOG_LIMIT {
+                log.pop_front();
+            }
+        }
+    }
+    /// The logged (zxid, digest) pairs, oldest first.
+    pub fn digest_log(&self) -> Vec<(i64, i64)> {
+        self.digest_log.lock().iter().copied().collect()
     }
     pub fn read_latency(&self) -> Summary {
         self.read_latency.lock().clone()
@@ -270,6 +292,9 @@ impl LatencyHistogram {
     }
 }
 
+/// No opcode: what `cons` prints as `lop=NA` after `crst`.
+pub const NO_OPERATION: i32 = i32::MIN;
+
 /// Per-connection counters for `cons`.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionStats {
@@ -293,7 +318,13 @@ impl ConnectionStats {
         self.total_latency_ms += latency_ms;
         self.count += 1;
     }
+    /// `crst` (ServerCnxn.resetStats): counters to zero, last op "NA", last cxid/zxid -1.
     pub fn reset(&mut self) {
-        *self = ConnectionStats { last_op: self.last_op, ..ConnectionStats::default() };
+        *self = ConnectionStats {
+            last_op: NO_OPERATION,
+            last_cxid: -1,
+            last_zxid: -1,
+            ..ConnectionStats::default()
+        };
     }
 }

@@ -8,7 +8,7 @@
 
 mod client;
 mod commands;
-mod format;
+pub(crate) mod format;
 
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Write};
