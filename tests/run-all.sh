@@ -4,7 +4,8 @@
 #     bash tests/run-all.sh
 #
 # 1. installs what is missing: Debian's `zookeeper` package (the Java reference server and
-#    zkCli.sh) and the Python packages kazoo + pytest;
+#    zkCli.sh) and the Python packages kazoo + pytest + prometheus_client (its text parser reads
+#    /metrics);
 # 2. cargo build --release  (target/release/ferrokeeper)
 # 3. cargo test --workspace --release
 # 4. the black-box suite tests/python against ferrokeeper AND the Java server
@@ -66,16 +67,16 @@ install_prerequisites() {
         echo "java missing (the zookeeper package should have pulled it in)" >&2
         status=1
     fi
-    if ! "$PYTHON" -c 'import kazoo, pytest' >/dev/null 2>&1; then
-        echo "installing kazoo + pytest"
-        "$PYTHON" -m pip install --quiet kazoo pytest \
-            || "$PYTHON" -m pip install --quiet --break-system-packages kazoo pytest \
+    if ! "$PYTHON" -c 'import kazoo, pytest, prometheus_client' >/dev/null 2>&1; then
+        echo "installing kazoo + pytest + prometheus_client"
+        "$PYTHON" -m pip install --quiet kazoo pytest prometheus_client \
+            || "$PYTHON" -m pip install --quiet --break-system-packages kazoo pytest prometheus_client \
             || { as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive \
-                 apt-get install -y python3-kazoo python3-pytest; } \
+                 apt-get install -y python3-kazoo python3-pytest python3-prometheus-client; } \
             || status=$?
-        "$PYTHON" -c 'import kazoo, pytest' || status=1
+        "$PYTHON" -c 'import kazoo, pytest, prometheus_client' || status=1
     else
-        echo "kazoo + pytest: present"
+        echo "kazoo + pytest + prometheus_client: present"
     fi
     if ! command -v cargo >/dev/null 2>&1; then
         echo "cargo missing: install a Rust toolchain (https://rustup.rs)" >&2
