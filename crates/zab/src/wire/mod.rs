@@ -8,4 +8,4 @@ mod quorum;
 pub use election::{
     keep_election_connection, notification_from_wire, notification_to_wire, ConnectionDecision,
 };
-pub use quorum::{decode_quorum, encode_quorum, Direction, WireError};
+pub use quorum::{decode_quorum, encode_quorum, read_packet, write_packet, Direction, WireError};

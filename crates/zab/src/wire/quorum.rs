@@ -220,3 +220,38 @@ pub fn decode_quorum(packet: &QuorumPacket, direction: Direction) -> Result<Quor
     };
     Ok(message)
 }
+
+/// The bytes Java writes for a packet. Java leaves `authinfo` null (-1) on every packet but a
+/// REQUEST that carries the client's auth ids (a session's ids always include its `ip` id; a
+/// createSession REQUEST has none and goes out null too); `jute`'s record cannot tell null from
+/// empty, so an empty list is written as null here.
+pub fn write_packet(packet: &QuorumPacket) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20 + packet.data.as_ref().map_or(0, |d| d.len()));
+    packet.r#type.write(&mut out);
+    packet.zxid.write(&mut out);
+    packet.data.write(&mut out);
+    if !packet.authinfo.is_empty() {
+        packet.authinfo.write(&mut out);
+    } else {
+        (-1i32).write(&mut out);
+    }
+    out
+}
+
+/// Reads one packet from the front of a quorum-port stream: `Ok(None)` when more bytes are
+/// needed, else the packet and the bytes it used. Lengths are bounded by what arrived and by
+/// `max_data` (jute.maxbuffer).
+pub fn read_packet(input: &[u8], max_data: usize) -> Result<Option<(QuorumPacket, usize)>, WireError> {
+    if input.len() >= 16 {
+        let length = i32::from_be_bytes(input[12..16].try_into().expect("4 bytes"));
+        if length > 0 && length as usize > max_data {
+            return Err(WireError::Jute(JuteError::InvalidLength(length)));
+        }
+    }
+    let mut reader = Reader::new(input);
+    match QuorumPacket::read(&mut reader) {
+        Ok(packet) => Ok(Some((packet, reader.position()))),
+        Err(JuteError::Truncated { .. }) => Ok(None),
+        Err(error) => Err(WireError::Jute(error)),
+    }
+}

@@ -1,0 +1,237 @@
+//! Golden traffic captured between three Apache ZooKeeper 3.8 servers (tests/golden/README.md):
+//! every election handshake and notification, and every quorum packet up to a SNAP's database,
+//! decodes to what Java's side meant and re-encodes to the same bytes.
+
+use jute::quorum::{InitialMessage, Notification as WireNotification, QuorumPacket};
+use jute::Reader;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use zab::message::ServerState;
+use zab::wire::{
+    decode_quorum, encode_quorum, notification_from_wire, notification_to_wire, read_packet, write_packet,
+    Direction,
+};
+use zab::QuorumMessage;
+
+fn streams(name: &str) -> Vec<Value> {
+    let path = format!("{}/tests/golden/{name}.streams.jsonl", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+fn hex_zxid(value: &Value) -> i64 {
+    let text = value.as_str().unwrap();
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let magnitude = i128::from_str_radix(digits.trim_start_matches("0x"), 16).unwrap();
+    (if negative { -magnitude } else { magnitude }) as i64
+}
+
+#[derive(Default)]
+struct Seen {
+    notifications: usize,
+    handshakes: usize,
+    packets: BTreeMap<&'static str, usize>,
+}
+
+fn check_election(stream: &Value, seen: &mut Seen) {
+    let bytes = hex::decode(stream["hex"].as_str().unwrap()).unwrap();
+    let mut at = 0;
+    if stream["direction"] == "to_listener" && !stream["handshake"].is_null() {
+        let (message, used) = InitialMessage::parse(&bytes).unwrap().expect("whole handshake");
+        let expected = &stream["handshake"];
+        assert_eq!(message.protocol_version, expected["protocolVersion"].as_i64().unwrap());
+        assert_eq!(message.sid, expected["sid"].as_i64().unwrap());
+        assert_eq!(message.addresses, vec![expected["addr"].as_str().unwrap().to_string()]);
+        assert_eq!(message.encode(), bytes[..used]);
+        at = used;
+        seen.handshakes += 1;
+    }
+    let expected = stream["messages"].as_array().unwrap();
+    let mut index = 0;
+    while at + 4 <= bytes.len() && index < expected.len() {
+        let length = i32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        if at + 4 + length > bytes.len() {
+            break; // cut by the 4 KiB cap
+        }
+        let payload = &bytes[at + 4..at + 4 + length];
+        at += 4 + length;
+        let wire = WireNotification::decode(payload).unwrap();
+        let want = &expected[index];
+        assert_eq!(wire.state as i64, want["state"].as_i64().unwrap());
+        assert_eq!(wire.leader, want["leader"].as_i64().unwrap());
+        assert_eq!(wire.zxid, hex_zxid(&want["zxid"]));
+        assert_eq!(wire.election_epoch, want["electionEpoch"].as_i64().unwrap());
+        assert_eq!(wire.peer_epoch, want["peerEpoch"].as_i64().unwrap());
+        assert_eq!(wire.version, want["version"].as_i64().unwrap() as i32);
+        assert_eq!(std::str::from_utf8(&wire.config).unwrap(), want["config"].as_str().unwrap());
+        assert_eq!(wire.encode(), payload, "re-encoding notification {index}");
+        let typed = notification_from_wire(&wire).unwrap();
+        assert_eq!(notification_to_wire(&typed, &wire.config), wire);
+        assert!(matches!(typed.state, ServerState::Looking | ServerState::Following | ServerState::Leading));
+        seen.notifications += 1;
+        index += 1;
+    }
+    if stream["truncated"] == false {
+        assert_eq!(index, expected.len(), "every notification of {}", stream["stream"]);
+    }
+}
+
+fn check_quorum(stream: &Value, seen: &mut Seen) {
+    let bytes = hex::decode(stream["hex"].as_str().unwrap()).unwrap();
+    let direction =
+        if stream["direction"] == "to_listener" { Direction::FromLearner } else { Direction::FromLeader };
+    let expected = stream["messages"].as_array().unwrap();
+    let mut reader = Reader::new(&bytes);
+    let mut index = 0;
+    while index < expected.len() {
+        let start = reader.position();
+        let packet = match read_packet(&bytes[start..], 1 << 20) {
+            Ok(Some((packet, used))) => {
+                reader.take(used).unwrap();
+                packet
+            }
+            Ok(None) if stream["truncated"] == true => break,
+            other => panic!("{}: packet {index}: {other:?}", stream["stream"]),
+        };
+        let raw = &bytes[start..reader.position()];
+        let want = &expected[index];
+        assert_eq!(packet.zxid, hex_zxid(&want["zxid"]), "{} packet {index}", stream["stream"]);
+        let message = decode_quorum(&packet, direction).unwrap_or_else(|error| {
+            panic!("{} packet {index} ({}): {error:?}", stream["stream"], want["type"])
+        });
+        assert_eq!(message.name(), want["type"].as_str().unwrap(), "{} packet {index}", stream["stream"]);
+        assert_eq!(
+            write_packet(&encode_quorum(&message)),
+            raw,
+            "{} re-encoding packet {index}",
+            stream["stream"]
+        );
+        *seen.packets.entry(message.name()).or_default() += 1;
+        index += 1;
+        if matches!(message, QuorumMessage::Snap { .. }) {
+            break; // the serialized database follows on the stream
+        }
+    }
+    assert!(index > 0);
+}
+
+fn check(name: &str) -> Seen {
+    let mut seen = Seen::default();
+    for stream in streams(name) {
+        match stream["kind"].as_str().unwrap() {
+            "election" => check_election(&stream, &mut seen),
+            _ => check_quorum(&stream, &mut seen),
+        }
+    }
+    seen
+}
+
+#[test]
+fn inflight_proposal_capture_decodes_and_reencodes_byte_for_byte() {
+    let seen = check("inflight-proposal");
+    assert_eq!((seen.handshakes, seen.notifications), (6, 24));
+    for kind in [
+        "FOLLOWERINFO",
+        "LEADERINFO",
+        "ACKEPOCH",
+        "DIFF",
+        "NEWLEADER",
+        "UPTODATE",
+        "PROPOSAL",
+        "ACK",
+        "COMMIT",
+        "PING",
+    ] {
+        assert!(seen.packets.contains_key(kind), "{kind} in {:?}", seen.packets);
+    }
+}
+
+#[test]
+fn diff_election_capture_decodes_and_reencodes_byte_for_byte() {
+    let seen = check("diff-election");
+    assert!(seen.packets.contains_key("REQUEST"), "{:?}", seen.packets);
+    assert!(seen.packets["DIFF"] >= 6);
+}
+
+#[test]
+fn snap_capture_decodes_up_to_the_database() {
+    let seen = check("snap");
+    assert_eq!(seen.packets.get("SNAP"), Some(&1), "{:?}", seen.packets);
+}
+
+#[test]
+fn notification_decoder_accepts_java_legacy_forms_and_refuses_bad_lengths() {
+    let full = WireNotification {
+        state: 0,
+        leader: 3,
+        zxid: 0x1_0000_0005,
+        election_epoch: 2,
+        peer_epoch: 1,
+        version: 2,
+        config: "server.1=a:1:2".into(),
+    }
+    .encode();
+    // 28 bytes: no peerEpoch (taken from the zxid), no version.
+    let old = WireNotification::decode(&full[..28]).unwrap();
+    assert_eq!((old.peer_epoch, old.version), (1, 0));
+    // 40 bytes: no version.
+    let mid = WireNotification::decode(&full[..40]).unwrap();
+    assert_eq!((mid.peer_epoch, mid.version, mid.config.len()), (1, 0, 0));
+    assert!(WireNotification::decode(&full[..27]).is_err());
+    // A config length beyond the message.
+    let mut bad = full.clone();
+    bad[40..44].copy_from_slice(&1000i32.to_be_bytes());
+    assert!(WireNotification::decode(&bad).is_err());
+    let mut negative = full.clone();
+    negative[40..44].copy_from_slice(&(-5i32).to_be_bytes());
+    assert!(WireNotification::decode(&negative).is_err());
+}
+
+#[test]
+fn handshake_parser_waits_for_bytes_and_refuses_what_java_refuses() {
+    let message =
+        InitialMessage { protocol_version: -65536, sid: 2, addresses: vec!["127.0.0.1:33882".into()] }
+            .encode();
+    for cut in 0..message.len() {
+        assert_eq!(InitialMessage::parse(&message[..cut]).unwrap(), None, "cut at {cut}");
+    }
+    // Pre-3.5: the bare sid.
+    let (old, used) = InitialMessage::parse(&7i64.to_be_bytes()).unwrap().unwrap();
+    assert_eq!((old.sid, used), (7, 8));
+    // Unknown version, bad lengths, bad addresses.
+    assert!(InitialMessage::parse(&(-3i64).to_be_bytes()).is_err());
+    let with = |length: i32, text: &[u8]| {
+        let mut bytes = (-65536i64).to_be_bytes().to_vec();
+        bytes.extend_from_slice(&2i64.to_be_bytes());
+        bytes.extend_from_slice(&length.to_be_bytes());
+        bytes.extend_from_slice(text);
+        InitialMessage::parse(&bytes)
+    };
+    assert!(with(0, b"").is_err());
+    assert!(with(2049, b"").is_err());
+    assert!(with(4, b"host").is_err());
+    assert!(with(7, b"host:xx").is_err());
+    let multi = with(15, b"a:1|[::1]:3888|").map(|m| m.map(|(m, _)| m.addresses));
+    assert!(multi.is_err(), "an empty address after | is refused");
+    let multi = with(14, b"a:1|[::1]:3888").unwrap().unwrap().0;
+    assert_eq!(multi.addresses, ["a:1", "[::1]:3888"]);
+}
+
+#[test]
+fn quorum_decoder_never_panics_on_truncated_or_foreign_packets() {
+    // Every packet type in both directions, with payloads cut at every length.
+    for kind in 0..25 {
+        for direction in [Direction::FromLeader, Direction::FromLearner] {
+            for length in 0..24 {
+                let data: Vec<u8> = (0..length as u8).collect();
+                let packet =
+                    QuorumPacket { r#type: kind, zxid: 5, data: Some(data.into()), authinfo: Vec::new() };
+                let _ = decode_quorum(&packet, direction);
+            }
+            let packet = QuorumPacket { r#type: kind, zxid: -1, data: None, authinfo: Vec::new() };
+            let _ = decode_quorum(&packet, direction);
+        }
+    }
+}
