@@ -44,4 +44,19 @@ fn seeded_simulation_keeps_zab_invariants_and_converges() {
         *totals.entry("committed").or_insert(0) += simulation.checker.committed() as u64;
     }
     eprintln!("{seeds} seeds in {:?}: {totals:?}", started.elapsed());
+    if seeds >= 100 {
+        // The faults and every sync path actually happen.
+        for stat in [
+            "DIFF",
+            "TRUNC",
+            "SNAP",
+            "crashes",
+            "partitions",
+            "connection breaks",
+            "established",
+            "snapshots",
+        ] {
+            assert!(totals.get(stat).copied().unwrap_or(0) > 0, "no {stat} in {seeds} seeds: {totals:?}");
+        }
+    }
 }

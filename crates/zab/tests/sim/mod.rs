@@ -66,6 +66,8 @@ pub struct SimConfig {
     pub commit_log_count: usize,
     pub txn_log_sync: bool,
     pub snapshot_every: usize,
+    /// Servers start at random times within this window.
+    pub stagger_start_ms: u64,
 }
 
 impl SimConfig {
@@ -92,6 +94,7 @@ impl SimConfig {
             commit_log_count: rng.range(2, 40) as usize,
             txn_log_sync: rng.chance(500_000),
             snapshot_every: rng.range(5, 60) as usize,
+            stagger_start_ms: 300,
         }
     }
 }
@@ -215,7 +218,10 @@ pub struct Simulation {
     fifo_tail: BTreeMap<(Sid, Sid), u64>,
     partition: Option<BTreeSet<Sid>>,
     faults_on: bool,
+    clients_on: bool,
     next_client: u64,
+    /// Every DIFF / TRUNC / SNAP sent: (learner, kind).
+    pub sync_log: Vec<(Sid, &'static str)>,
     pub checker: Checker,
     pub stats: BTreeMap<&'static str, u64>,
 }
@@ -278,7 +284,9 @@ impl Simulation {
             fifo_tail: BTreeMap::new(),
             partition: None,
             faults_on: true,
+            clients_on: true,
             next_client: 0,
+            sync_log: Vec::new(),
             checker: Checker::default(),
             stats: BTreeMap::new(),
         };
@@ -295,7 +303,7 @@ impl Simulation {
                     incarnation: 0,
                 },
             );
-            let start = sim.rng.range(0, 300);
+            let start = sim.rng.range(0, sim.config.stagger_start_ms);
             sim.schedule(start, SimEvent::Restart { server: sid });
         }
         let first_client = sim.config.client_every_ms;
@@ -386,12 +394,16 @@ impl Simulation {
                     let server = &self.servers[&from];
                     assert_eq!(server.applied_zxid, *zxid, "leader's tree is not at the SNAP zxid");
                     *snapshot = encode_snapshot(&server.applied);
-                    self.bump("SNAP");
                 }
-                match &quorum {
-                    QuorumMessage::Diff { .. } => self.bump("DIFF"),
-                    QuorumMessage::Trunc { .. } => self.bump("TRUNC"),
-                    _ => {}
+                let kind = match &quorum {
+                    QuorumMessage::Diff { .. } => Some("DIFF"),
+                    QuorumMessage::Trunc { .. } => Some("TRUNC"),
+                    QuorumMessage::Snap { .. } => Some("SNAP"),
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    self.bump(kind);
+                    self.sync_log.push((to, kind));
                 }
                 let delay = self.rng.range(1, self.config.faults.delay_ms_max) + 1;
                 let tail = self.fifo_tail.get(&(from, to)).copied().unwrap_or(0);
@@ -550,7 +562,7 @@ impl Simulation {
         self.bump("snapshots");
     }
 
-    fn propose_at(&mut self, sid: Sid, data: Bytes) {
+    pub fn propose_at(&mut self, sid: Sid, data: Bytes) {
         let Some(node) = self.servers.get_mut(&sid).unwrap().node.as_mut() else { return };
         let now = self.now_ms;
         if let Ok((zxid, ready)) = node.propose(now, |_| data.clone()) {
@@ -579,7 +591,7 @@ impl Simulation {
         }
     }
 
-    fn crash(&mut self, sid: Sid) {
+    pub fn crash(&mut self, sid: Sid) {
         if !self.up(sid) {
             return;
         }
@@ -596,7 +608,7 @@ impl Simulation {
         }
     }
 
-    fn restart(&mut self, sid: Sid) {
+    pub fn restart(&mut self, sid: Sid) {
         let server = self.servers.get_mut(&sid).unwrap();
         if server.node.is_some() {
             return;
@@ -671,7 +683,7 @@ impl Simulation {
                 self.handle_ready(server, ready);
             }
             SimEvent::Client => {
-                if !self.faults_on {
+                if !self.faults_on || !self.clients_on {
                     // The liveness phase writes once, at the end.
                     return;
                 }
@@ -795,6 +807,105 @@ impl Simulation {
         let deadline = self.now_ms + 5_000;
         let done = self.run_until(deadline, |sim| sim.checker.global.len() > before && sim.converged());
         assert!(done, "the final write did not reach everyone: {}", self.describe());
+    }
+
+    /// A quiet ensemble for scripted scenarios: no random faults, no random clients.
+    pub fn quiet(voters: u64, observers: u64, seed: u64) -> Simulation {
+        let mut config = SimConfig::from_seed(seed);
+        config.voters = voters;
+        config.observers = observers;
+        config.faults = Faults {
+            election_drop_ppm: 0,
+            election_duplicate_ppm: 0,
+            quorum_break_ppm: 0,
+            delay_ms_max: 5,
+            crash_every_ms: u64::MAX / 4,
+            partition_every_ms: u64::MAX / 4,
+        };
+        config.snapshot_every = usize::MAX / 2;
+        config.stagger_start_ms = 0;
+        config.commit_log_count = 500;
+        config.txn_log_sync = true;
+        let mut simulation = Simulation::new(config);
+        simulation.clients_on = false;
+        simulation
+    }
+
+    /// Sets the leader-side sync knobs of every server not started yet (call before running).
+    pub fn set_sync_knobs(&mut self, commit_log_count: usize, txn_log_sync: bool) {
+        for config in self.zab_config.values_mut() {
+            config.commit_log_count = commit_log_count;
+            config.txn_log_sync = txn_log_sync;
+        }
+    }
+
+    /// Runs the scheduler for `ms` of virtual time.
+    pub fn run_for(&mut self, ms: u64) {
+        let until = self.now_ms + ms;
+        self.run_until(until, |_| false);
+    }
+
+    /// Runs until `predicate` holds (checked often), at most `ms`.
+    pub fn run_until_true(&mut self, ms: u64, predicate: impl FnMut(&Simulation) -> bool) -> bool {
+        let until = self.now_ms + ms;
+        self.run_until(until, predicate)
+    }
+
+    /// The established leader, if exactly one server is one.
+    pub fn leader(&self) -> Option<Sid> {
+        let leaders: Vec<Sid> = self
+            .servers
+            .iter()
+            .filter(|(_, s)| s.node.as_ref().is_some_and(|n| n.established_epoch().is_some()))
+            .map(|(&sid, _)| sid)
+            .collect();
+        (leaders.len() == 1).then(|| leaders[0])
+    }
+
+    /// The core of a running server.
+    pub fn node(&self, sid: Sid) -> Option<&Node> {
+        self.servers[&sid].node.as_ref()
+    }
+
+    /// The txns a server applied.
+    pub fn applied(&self, sid: Sid) -> &[Txn] {
+        &self.servers[&sid].applied
+    }
+
+    /// `count` writes proposed at the leader.
+    pub fn write(&mut self, count: usize) {
+        let leader = self.leader().expect("an established leader");
+        for _ in 0..count {
+            self.next_client += 1;
+            let data = Bytes::from(format!("w{}", self.next_client));
+            self.propose_at(leader, data);
+        }
+    }
+
+    /// Cut `sid` off from everyone (connections across the cut die); `heal` undoes it.
+    pub fn isolate(&mut self, sid: Sid) {
+        let others: Vec<Sid> = self.servers.keys().copied().filter(|&s| s != sid).collect();
+        for other in others {
+            self.break_connection(sid, other, &[sid, other]);
+        }
+        self.partition = Some(BTreeSet::from([sid]));
+    }
+
+    /// Remove the partition.
+    pub fn heal(&mut self) {
+        self.partition = None;
+    }
+
+    /// Compact a server's history to what it applied (as if it had taken a snapshot).
+    pub fn snapshot_now(&mut self, sid: Sid) {
+        let server = self.servers.get_mut(&sid).unwrap();
+        let zxid = server.applied_zxid;
+        server.disk.snapshot = server.applied.clone();
+        server.disk.snapshot_zxid = zxid;
+        server.disk.log.retain(|txn| txn.zxid > zxid);
+        if let Some(node) = server.node.as_mut() {
+            node.compact(zxid);
+        }
     }
 
     pub fn describe(&self) -> String {
