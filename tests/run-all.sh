@@ -97,21 +97,22 @@ run_pytest() {
     return "$status"
 }
 
-TOTAL_START=$SECONDS
-run_stage "prerequisites" install_prerequisites
-run_stage "cargo build --release" cargo build --release
-run_stage "cargo test --workspace --release" cargo test --workspace --release
-if [ ! -x "$ROOT/target/release/ferrokeeper" ]; then
-    echo "note: target/release/ferrokeeper does not exist; ferrokeeper tests will fail" >&2
-fi
-run_stage "pytest tests/python (FK_TEST_SERVERS=$FK_TEST_SERVERS)" run_pytest "$@"
+main() {
+    TOTAL_START=$SECONDS
+    run_stage "prerequisites" install_prerequisites
+    run_stage "cargo build --release" cargo build --release
+    run_stage "cargo test --workspace --release" cargo test --workspace --release
+    if [ ! -x "$ROOT/target/release/ferrokeeper" ]; then
+        echo "note: target/release/ferrokeeper does not exist; ferrokeeper tests will fail" >&2
+    fi
+    run_stage "pytest tests/python (FK_TEST_SERVERS=$FK_TEST_SERVERS)" run_pytest "$@"
 
-banner "summary ($((SECONDS - TOTAL_START))s)"
-for i in "${!STAGES[@]}"; do
-    printf '  %-60s %s\n' "${STAGES[$i]}" "${RESULTS[$i]}"
-done
-if [ -f "$REPORT_DIR/pytest.xml" ]; then
-    "$PYTHON" - "$REPORT_DIR/pytest.xml" <<'PY' || true
+    banner "summary ($((SECONDS - TOTAL_START))s)"
+    for i in "${!STAGES[@]}"; do
+        printf '  %-60s %s\n' "${STAGES[$i]}" "${RESULTS[$i]}"
+    done
+    if [ -f "$REPORT_DIR/pytest.xml" ]; then
+        "$PYTHON" - "$REPORT_DIR/pytest.xml" <<'PY' || true
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 suites = [root] if root.tag == "testsuite" else list(root)
@@ -119,9 +120,14 @@ t = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "failures", "er
 print(f"  pytest: {t['tests']} tests, {t['failures']} failed, {t['errors']} errors, "
       f"{t['skipped']} skipped (report: {sys.argv[1]})")
 PY
-fi
-if [ "$FAILED" -ne 0 ]; then
-    echo "RESULT: FAILED"
-    exit 1
-fi
-echo "RESULT: all passed"
+    fi
+    if [ "$FAILED" -ne 0 ]; then
+        echo "RESULT: FAILED"
+        return 1
+    fi
+    echo "RESULT: all passed"
+}
+
+# Everything runs inside main(), which bash parses completely before running it, so editing
+# this file while it runs (a long run, a `git pull`) cannot derail the running script.
+main "$@"; exit $?
