@@ -226,6 +226,10 @@ fn run_command(name: &str, params: &[(String, String)], view: &View<'_>) -> (Jso
                 ("num_total_watches", summary.total.into()),
             ])
         }
+        "watches" | "watches_by_path" if crate::fourlw::watch_listing_refusal(view).is_some() => {
+            let refusal = crate::fourlw::watch_listing_refusal(view).unwrap_or_default();
+            return (failed(primary, refusal.trim_end()), Action::None);
+        }
         "watches" => {
             let mut by_session: Vec<(String, Json)> = Vec::new();
             for (watcher, paths) in view.tree.watches_by_watcher() {

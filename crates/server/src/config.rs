@@ -781,6 +781,8 @@ pub const SYSTEM_PROPERTY_SETTINGS: &[&str] = &[
     "commitLogCount",
     "snapshotSizeFactor",
     "4lw.commands.whitelist",
+    // ferrokeeper's own: the most watches wchc/wchp will list (the CVE-2017-5637 bound).
+    "4lw.watchListLimit",
     "admin.enableServer",
     "admin.serverAddress",
     "admin.serverPort",

@@ -424,7 +424,19 @@ pub fn session_of(view: &View<'_>, watcher: u64) -> i64 {
     view.session_of_watcher.get(&watcher).copied().unwrap_or(0)
 }
 
+/// The one-line answer of a listing word when the watch set is over the limit.
+pub fn watch_listing_refusal(view: &View<'_>) -> Option<String> {
+    let total = view.tree.watch_summary().total as u64;
+    let limit = view.stats.watch_list_limit();
+    (total > limit).then(|| {
+        format!("not listing {total} watches: more than 4lw.watchListLimit={limit} (wchs gives the totals)\n")
+    })
+}
+
 fn watches_by_session(view: &View<'_>) -> String {
+    if let Some(refusal) = watch_listing_refusal(view) {
+        return refusal;
+    }
     let mut out = String::new();
     for (watcher, paths) in view.tree.watches_by_watcher() {
         let _ = writeln!(out, "0x{:x}", session_of(view, watcher));
@@ -437,6 +449,9 @@ fn watches_by_session(view: &View<'_>) -> String {
 }
 
 fn watches_by_path(view: &View<'_>) -> String {
+    if let Some(refusal) = watch_listing_refusal(view) {
+        return refusal;
+    }
     let mut out = String::new();
     for (path, watchers) in view.tree.watches_by_path() {
         let _ = writeln!(out, "{path}");

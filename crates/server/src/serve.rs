@@ -33,6 +33,13 @@ pub fn serve(config: Option<&Path>) -> ExitCode {
     let result = runtime.block_on(async {
         let start_operator_surface = |started: crate::server::Started| {
             if let Some(config) = &operator {
+                let limit = config
+                    .raw_value("4lw.watchListLimit")
+                    .or_else(|| config.raw_value("zookeeper.4lw.watchListLimit"))
+                    .and_then(|v| v.trim().parse().ok());
+                if let Some(limit) = limit {
+                    started.stats.set_watch_list_limit(limit);
+                }
                 crate::admin::spawn(&config.admin, config.initial_config.clone(), started.clone());
                 crate::metrics::spawn(&config.metrics_provider, started);
             }

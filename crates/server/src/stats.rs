@@ -4,6 +4,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
+/// The most watches `wchc`/`wchp` (and the admin `watches`/`watches_by_path`) will list: above
+/// it they answer at once instead of holding the core while a huge listing is built — the
+/// lesson of CVE-2017-5637. `4lw.watchListLimit` in zoo.cfg.
+pub const DEFAULT_WATCH_LIST_LIMIT: u64 = 100_000;
+
 /// Java's ZooTrace default mask (client ping, session, and request traces).
 pub const DEFAULT_TRACE_MASK: i64 = 306;
 
@@ -23,6 +28,7 @@ pub struct ServerStats {
     max_response_size: AtomicU64,
     connection_requests: AtomicU64,
     trace_mask: AtomicI64,
+    watch_list_limit: AtomicU64,
     /// Java's `readlatency` / `updatelatency` summaries (ms).
     read_latency: parking_lot::Mutex<Summary>,
     update_latency: parking_lot::Mutex<Summary>,
@@ -53,6 +59,7 @@ impl Default for ServerStats {
             max_response_size: AtomicU64::new(0),
             connection_requests: AtomicU64::new(0),
             trace_mask: AtomicI64::new(DEFAULT_TRACE_MASK),
+            watch_list_limit: AtomicU64::new(DEFAULT_WATCH_LIST_LIMIT),
             read_latency: parking_lot::Mutex::new(Summary::default()),
             update_latency: parking_lot::Mutex::new(Summary::default()),
             per_opcode: parking_lot::Mutex::new(BTreeMap::new()),
@@ -98,6 +105,12 @@ impl ServerStats {
     }
     pub fn set_trace_mask(&self, mask: i64) {
         self.trace_mask.store(mask, Ordering::Relaxed);
+    }
+    pub fn watch_list_limit(&self) -> u64 {
+        self.watch_list_limit.load(Ordering::Relaxed)
+    }
+    pub fn set_watch_list_limit(&self, limit: u64) {
+        self.watch_list_limit.store(limit, Ordering::Relaxed);
     }
     /// One request answered `elapsed` after it arrived: server latency, Java's read/update
     /// latency summaries, and the per-opcode histogram.
