@@ -1385,6 +1385,10 @@ impl ServerConfig {
                 };
             }
             "4lw.commands.whitelist" => deferred.whitelist = Some(s.value),
+            // Checked here, read by the operator surface (raw_value).
+            "4lw.watchListLimit" => {
+                let _: u32 = s.non_negative()?;
+            }
             "admin.enableServer" => self.admin.enabled = s.boolean()?,
             "admin.serverAddress" => self.admin.address = s.text()?,
             "admin.serverPort" => self.admin.port = s.port()?,
