@@ -324,6 +324,13 @@ impl Core {
     fn on_closed(&mut self, conn: ConnectionId) {
         if let Some(connection) = self.connections.remove(&conn) {
             self.stats.connection_closed();
+            if connection.session_id != 0 {
+                tracing::info!(
+                    "Closed socket connection for client {} which had sessionid 0x{:x}",
+                    connection.remote,
+                    connection.session_id
+                );
+            }
             self.tree.remove_watcher(conn);
             if self.connection_of_session.get(&connection.session_id) == Some(&conn) {
                 self.connection_of_session.remove(&connection.session_id);

@@ -69,12 +69,29 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
-/// Installs the stdout logger; the level comes from `level`, else RUST_LOG / FK_LOG_LEVEL, else info.
+/// A log4j level name (what operators pass: `--log_level=WARN`, `ZOO_LOG4J_PROP=INFO,CONSOLE`)
+/// as a tracing filter; anything else is taken as a tracing filter directive as it is.
+pub fn level_filter(level: &str) -> String {
+    let first = level.split(',').next().unwrap_or("").trim();
+    match first.to_ascii_uppercase().as_str() {
+        "FATAL" | "ERROR" => "error".into(),
+        "WARN" | "WARNING" => "warn".into(),
+        "INFO" => "info".into(),
+        "DEBUG" => "debug".into(),
+        "TRACE" | "ALL" => "trace".into(),
+        "OFF" => "off".into(),
+        _ => level.to_ascii_lowercase(),
+    }
+}
+
+/// Installs the stdout logger. The level comes from `level` (a flag), else FK_LOG_LEVEL, else
+/// ZOO_LOG4J_PROP (zkServer.sh's `INFO,CONSOLE`), else RUST_LOG, else INFO.
 pub fn init(level: Option<&str>) {
     let filter = level
-        .map(|l| l.to_ascii_lowercase())
-        .or_else(|| std::env::var("FK_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase()))
-        .map(EnvFilter::new)
+        .map(str::to_owned)
+        .or_else(|| std::env::var("FK_LOG_LEVEL").ok())
+        .or_else(|| std::env::var("ZOO_LOG4J_PROP").ok())
+        .map(|l| EnvFilter::new(level_filter(&l)))
         .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -85,6 +102,14 @@ pub fn init(level: Option<&str>) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn log4j_levels_map_to_filters() {
+        assert_eq!(super::level_filter("INFO,CONSOLE"), "info");
+        assert_eq!(super::level_filter("FATAL"), "error");
+        assert_eq!(super::level_filter("warn"), "warn");
+        assert_eq!(super::level_filter("ferrokeeper=debug"), "ferrokeeper=debug");
+    }
+
     #[test]
     fn dates_convert_like_the_calendar() {
         assert_eq!(super::civil_from_days(0), (1970, 1, 1));

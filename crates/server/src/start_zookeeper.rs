@@ -334,7 +334,7 @@ pub fn main(args: &[OsString]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    crate::logging::init(Some(&java_level(&options.log_level)));
+    crate::logging::init(Some(&options.log_level));
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_default();
@@ -355,18 +355,6 @@ pub fn main(args: &[OsString]) -> ExitCode {
         options.heap
     );
     crate::serve::serve(Some(&cfg_path))
-}
-
-/// log4j level names to tracing's (FATAL has no equivalent: ERROR).
-fn java_level(level: &str) -> String {
-    match level.trim().to_ascii_uppercase().as_str() {
-        "FATAL" | "ERROR" => "error".into(),
-        "WARN" => "warn".into(),
-        "DEBUG" => "debug".into(),
-        "TRACE" | "ALL" => "trace".into(),
-        "OFF" => "off".into(),
-        _ => "info".into(),
-    }
 }
 
 #[cfg(test)]
