@@ -269,6 +269,13 @@ impl Core {
             },
         );
         self.stats.connection_opened();
+        if request.session_id == 0 && self.persister.failure().is_some() {
+            // A new session needs a createSession txn, which the failed log cannot take.
+            tracing::warn!("Refusing a new session from {}: the txn log failed", remote);
+            self.on_closed(conn);
+            let _ = established.send(false);
+            return;
+        }
         if request.session_id == 0 {
             let session_id = self.session_ids.next_id();
             tracing::debug!("Creating new session 0x{:x} for client {}", session_id, remote);

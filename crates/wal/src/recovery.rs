@@ -150,7 +150,7 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
                 pending_digest = None;
             }
         }
-        if replayed % 10_000 == 0 && last_progress.elapsed() >= Duration::from_secs(5) {
+        if last_progress.elapsed() >= Duration::from_secs(5) {
             last_progress = Instant::now();
             tracing::info!("Replaying txn logs: {} txns so far, at zxid 0x{:x}", replayed, zxid);
         }

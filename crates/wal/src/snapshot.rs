@@ -118,14 +118,20 @@ pub fn write_snapshot(
         }
         out.flush()
     })();
-    result.map_err(io)?;
     let bytes = out.written;
-    let file = out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?;
-    if fsync {
-        file.sync_all().map_err(WalError::io("fsyncing", &temp))?;
+    let finished = result.map_err(io).and_then(|()| {
+        let file = out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?;
+        if fsync {
+            file.sync_all().map_err(WalError::io("fsyncing", &temp))?;
+        }
+        drop(file);
+        std::fs::rename(&temp, &path).map_err(WalError::io("renaming", &temp))
+    });
+    if let Err(error) = finished {
+        // Never leave a partial file behind (a full disk would stay full).
+        let _ = std::fs::remove_file(&temp);
+        return Err(error);
     }
-    drop(file);
-    std::fs::rename(&temp, &path).map_err(WalError::io("renaming", &temp))?;
     if fsync {
         sync_dir(dir)?;
     }
@@ -242,7 +248,7 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
         tree.insert_loaded_node(&node_path, data, acl_id, stat)
             .map_err(|e| corrupt(path, node_at, e.to_string()))?;
         nodes += 1;
-        if nodes % 100_000 == 0 && last_progress.elapsed().as_secs() >= 5 {
+        if last_progress.elapsed().as_secs() >= 5 {
             last_progress = Instant::now();
             tracing::info!("Reading snapshot {}: {} nodes so far", path.display(), nodes);
         }
