@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import os
 import shlex
+import time
 import subprocess
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -145,3 +146,53 @@ def test_connection_refused_fails_like_connection_loss(tmp_path):
     port = h.free_port()
     r = fk_cli(port, args=["-timeout", "1500", "ls", "/"], timeout=30)
     assert r.rc == 1 and r.stderr.strip() == "KeeperErrorCode = ConnectionLoss for /", r
+
+
+def test_interactive_terminal_has_prompt_and_line_history(fk_server):
+    """On a terminal: JLine-style prompt with the command count, and arrow-up history."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the cli on the pty
+        os.execv(str(h.FK_BINARY), [str(h.FK_BINARY), "cli", "-server", f"{h.HOST}:{fk_server.port}"])
+    output = b""
+
+    def read_until(marker: bytes, timeout: float = 20.0) -> bytes:
+        nonlocal output
+        deadline = time.monotonic() + timeout
+        while marker not in output and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:
+                    break
+        assert marker in output, output.decode(errors="replace")
+        return output
+
+    try:
+        prompt0 = f"[zk: {h.HOST}:{fk_server.port}(CONNECTED) 0] ".encode()
+        read_until(prompt0)
+        assert b"JLine support is enabled" in output
+        os.write(fd, b"create /tty hello\r")
+        read_until(f"(CONNECTED) 1] ".encode())
+        os.write(fd, b"get /tty\r")
+        read_until(f"(CONNECTED) 2] ".encode())
+        assert output.count(b"hello") >= 2           # typed once, printed once
+        os.write(fd, b"\x1b[A\r")                    # arrow up: get /tty again
+        read_until(f"(CONNECTED) 3] ".encode())
+        assert output.count(b"\nhello") >= 2 or output.count(b"hello\r\n") >= 2, output
+        os.write(fd, b"history\r")
+        read_until(b"3 - history")
+        assert b"1 - get /tty" in output and b"2 - get /tty" in output
+        os.write(fd, b"quit\r")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)

@@ -90,8 +90,29 @@ fn finish(code: i32) -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
-/// A terminal session: the prompt, and the line history zkCli's `history` / `redo` use.
+/// A terminal session, as zkCli with JLine: the prompt, line editing, and the line history
+/// (arrow keys; zkCli's own `history` / `redo` number the commands too).
 fn interactive(shell: &mut commands::Shell) {
+    let mut editor = match rustyline::DefaultEditor::new() {
+        Ok(editor) => editor,
+        Err(_) => return plain_lines(shell),
+    };
+    loop {
+        match editor.readline(&shell.prompt()) {
+            Ok(line) => {
+                if !line.trim().is_empty() {
+                    let _ = editor.add_history_entry(line.as_str());
+                }
+                shell.execute_line(&line);
+            }
+            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+/// Without a line editor: the prompt, then whole lines.
+fn plain_lines(shell: &mut commands::Shell) {
     let stdin = std::io::stdin();
     loop {
         print!("{}", shell.prompt());
