@@ -742,7 +742,7 @@ impl Simulation {
             let event = self.events[index].take().expect("event runs once");
             self.run_event(event);
             steps += 1;
-            if steps & 63 == 0 && stop(self) {
+            if steps & 7 == 0 && stop(self) {
                 return true;
             }
         }
@@ -768,8 +768,7 @@ impl Simulation {
             return false;
         }
         self.servers.values().all(|s| {
-            s.pending.is_empty()
-                && s.node.as_ref().is_some_and(|n| n.is_serving() && n.leader() == Some(leader))
+            s.node.as_ref().is_some_and(|n| n.is_serving() && n.leader() == Some(leader))
                 && s.applied.len() == target.len()
         })
     }
