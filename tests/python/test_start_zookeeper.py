@@ -80,7 +80,8 @@ class Pod:
         self.hosts = root / "hosts"
         self.hosts.write_text(f"127.0.0.1 localhost\n127.0.0.1 {hostname}.{DOMAIN} {hostname}\n")
 
-    def run(self, script: str, env: dict | None = None, timeout: float = 90) -> subprocess.CompletedProcess:
+    def run(self, script: str, env: dict | None = None, timeout: float = 90,
+            new_pid_namespace: bool = False) -> subprocess.CompletedProcess:
         full = f"""set -u
 ip link set lo up
 hostname {self.hostname}
@@ -91,7 +92,8 @@ mount --bind {self.opt} /opt/zookeeper
 export PATH={self.bin}:$PATH
 {script}
 """
-        return subprocess.run(["unshare", "--net", "--uts", "--mount", "--fork", "sh", "-c", full],
+        flags = ["--net", "--uts", "--mount", "--fork"] + (["--pid"] if new_pid_namespace else [])
+        return subprocess.run(["unshare", *flags, "sh", "-c", full],
                               capture_output=True, text=True, timeout=timeout,
                               env={**os.environ, **(env or {})})
 
@@ -153,6 +155,21 @@ ZOOCFGDIR=/opt/zookeeper/conf zkServer.sh status; echo "status=$?"
     # after SIGTERM the probe fails
     r = pod.run("zookeeper-ready 2181; echo probe=$?")
     assert "probe=1" in r.stdout
+
+
+def test_runs_as_pid_1_and_exits_cleanly_on_sigterm(tmp_path):
+    """As a container's PID 1 (the shell execs start-zookeeper in a new PID namespace): a
+    probe passes, SIGTERM to PID 1 stops the server, and the namespace's exit code is 0."""
+    pod = Pod(tmp_path, "zk-0")
+    start = TUTORIAL.replace("--servers=3", "--servers=1")
+    marker = tmp_path / "ready-seen"
+    script = (f"( until zookeeper-ready 2181 2>/dev/null; do sleep 0.1; done; touch {marker}; "
+              f"kill -TERM 1 ) &\nexec {start} > {tmp_path / 'server.log'} 2>&1")
+    r = pod.run(script, new_pid_namespace=True, timeout=60)
+    log = (tmp_path / "server.log").read_text()
+    assert marker.exists(), (r.stdout, r.stderr, log)
+    assert r.returncode == 0, (r.returncode, r.stderr, log)
+    assert "shutting down" in log
 
 
 def test_a_data_dir_of_another_server_is_refused(tmp_path):
