@@ -122,6 +122,14 @@ impl Leader {
         self.handlers.keys().copied()
     }
 
+    /// The voters whose handler is serving (synced, UPTODATE sent).
+    pub fn synced_followers(&self, config: &Config) -> usize {
+        self.handlers
+            .iter()
+            .filter(|(&sid, handler)| handler.stage == Stage::Serving && config.quorum.is_voter(sid))
+            .count()
+    }
+
     /// The earliest time `tick` has work to do.
     pub fn deadline_ms(&self) -> u64 {
         match self.phase {

@@ -111,6 +111,22 @@ impl Node {
         }
     }
 
+    /// Leader: the learners connected now (empty otherwise).
+    pub fn learners(&self) -> Vec<Sid> {
+        match &self.role {
+            Role::Leading(leader) => leader.learners().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Leader: the followers (voters) that are synced and serving (0 otherwise).
+    pub fn synced_followers(&self) -> usize {
+        match &self.role {
+            Role::Leading(leader) => leader.synced_followers(&self.config),
+            _ => 0,
+        }
+    }
+
     /// The election (round, proposal, current vote).
     pub fn election(&self) -> &Election {
         &self.election

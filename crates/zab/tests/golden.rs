@@ -235,3 +235,38 @@ fn quorum_decoder_never_panics_on_truncated_or_foreign_packets() {
         }
     }
 }
+
+#[test]
+fn election_frames_round_trip_and_bad_lengths_are_refused() {
+    use zab::wire::{encode_election_frame, read_election_frame, FrameError};
+    use zab::{Notification, Vote};
+    let notification = Notification {
+        state: ServerState::Following,
+        vote: Vote { leader: 3, zxid: 0x1_0000_0003, peer_epoch: 1 },
+        election_epoch: 2,
+        version: 2,
+    };
+    let frame = encode_election_frame(&notification, &"server.1=a:1:2".into());
+    for cut in 0..frame.len() {
+        assert_eq!(read_election_frame(&frame[..cut]), Ok(None));
+    }
+    assert_eq!(read_election_frame(&frame), Ok(Some((Some(notification), frame.len()))));
+    assert_eq!(read_election_frame(&0i32.to_be_bytes()), Err(FrameError::InvalidLength(0)));
+    assert_eq!(
+        read_election_frame(&(512 * 1024 + 1i32).to_be_bytes()),
+        Err(FrameError::InvalidLength(524_289))
+    );
+    let mut short = 10i32.to_be_bytes().to_vec();
+    short.extend_from_slice(&[0; 10]);
+    assert_eq!(read_election_frame(&short), Err(FrameError::Malformed));
+}
+
+#[test]
+fn only_the_connection_initiated_by_the_higher_sid_survives() {
+    use zab::wire::{keep_election_connection, ConnectionDecision};
+    assert_eq!(keep_election_connection(3, 1, false), ConnectionDecision::Close { dial_back: true });
+    assert_eq!(keep_election_connection(1, 3, false), ConnectionDecision::Keep);
+    assert_eq!(keep_election_connection(3, 1, true), ConnectionDecision::Keep);
+    assert_eq!(keep_election_connection(1, 3, true), ConnectionDecision::Close { dial_back: false });
+    assert_eq!(keep_election_connection(2, 2, false), ConnectionDecision::Close { dial_back: false });
+}

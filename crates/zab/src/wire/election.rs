@@ -51,3 +51,39 @@ pub fn keep_election_connection(my_sid: i64, remote_sid: i64, initiated_by_me: b
         (true, false) => ConnectionDecision::Close { dial_back: false },
     }
 }
+
+/// Why an election-port frame was refused; Java closes the connection on each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    /// Length ≤ 0 or above `PACKETMAXSIZE` (512 KiB).
+    InvalidLength(i32),
+    /// The payload is not a notification (shorter than 28 bytes, bad config length).
+    Malformed,
+}
+
+/// One election-port message: `int length` then the notification.
+pub fn encode_election_frame(notification: &Notification, config: &Bytes) -> Vec<u8> {
+    let payload = notification_to_wire(notification, config).encode();
+    let mut frame = Vec::with_capacity(4 + payload.len());
+    frame.extend_from_slice(&(payload.len() as i32).to_be_bytes());
+    frame.extend_from_slice(&payload);
+    frame
+}
+
+/// Reads one election-port message from the front of `input`: `Ok(None)` when more bytes are
+/// needed; otherwise the bytes used and the notification (`None` for a state value Java skips).
+pub fn read_election_frame(input: &[u8]) -> Result<Option<(Option<Notification>, usize)>, FrameError> {
+    if input.len() < 4 {
+        return Ok(None);
+    }
+    let length = i32::from_be_bytes(input[..4].try_into().expect("4 bytes"));
+    if length <= 0 || length as usize > WireNotification::MAX_MESSAGE_SIZE {
+        return Err(FrameError::InvalidLength(length));
+    }
+    let end = 4 + length as usize;
+    if input.len() < end {
+        return Ok(None);
+    }
+    let wire = WireNotification::decode(&input[4..end]).map_err(|_| FrameError::Malformed)?;
+    Ok(Some((notification_from_wire(&wire), end)))
+}

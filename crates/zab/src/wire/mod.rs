@@ -6,6 +6,7 @@ mod election;
 mod quorum;
 
 pub use election::{
-    keep_election_connection, notification_from_wire, notification_to_wire, ConnectionDecision,
+    encode_election_frame, keep_election_connection, notification_from_wire, notification_to_wire,
+    read_election_frame, ConnectionDecision, FrameError,
 };
 pub use quorum::{decode_quorum, encode_quorum, read_packet, write_packet, Direction, WireError};
