@@ -172,11 +172,24 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
             if options.truncate_torn { ", cutting it off" } else { "" }
         );
         if options.truncate_torn {
-            if tail.offset == 0 {
+            // A file left with no entry at all goes: its name (the zxid of its first txn) will
+            // be needed again by the writer for the txn that comes next.
+            if tail.offset <= crate::txnlog::FILE_HEADER_SIZE {
                 std::fs::remove_file(&tail.path).map_err(WalError::io("removing", &tail.path))?;
                 crate::files::sync_dir(log_dir)?;
             } else {
                 truncate_at(&tail.path, tail.offset)?;
+            }
+        }
+    }
+    // A newest log holding no txn at all (a crash right after it was created) is named after
+    // the txn the writer will log next: it goes, so that name is free again.
+    if options.truncate_torn {
+        if let Some((first, path)) = list(log_dir, LOG_PREFIX)?.pop() {
+            if first > last_zxid && path.exists() && crate::txnlog::scan_log(&path)?.0.is_empty() {
+                tracing::info!("Removing txn log {}, which holds no txn", path.display());
+                std::fs::remove_file(&path).map_err(WalError::io("removing", &path))?;
+                crate::files::sync_dir(log_dir)?;
             }
         }
     }

@@ -351,10 +351,12 @@ impl LogFileReader {
         let read = read_up_to(&mut reader, &mut header).map_err(WalError::io("reading", path))?;
         let mut log =
             LogFileReader { path: path.to_path_buf(), reader, position: FILE_HEADER_SIZE, end: None };
-        if read < header.len() {
+        if read < header.len() || header.iter().all(|&b| b == 0) {
+            // Created (and maybe preallocated) but the header never reached the disk: a crash
+            // before the first flush of a new file. It holds nothing.
             log.position = 0;
             log.end =
-                Some(LogEnd::Torn { offset: 0, reason: format!("file header cut short at {read} bytes") });
+                Some(LogEnd::Torn { offset: 0, reason: format!("file header never written ({read} bytes)") });
             return Ok(log);
         }
         let header = FileHeader::decode(&header).map_err(|e| corrupt(path, 0, e.to_string()))?;

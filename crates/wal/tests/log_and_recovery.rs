@@ -326,3 +326,35 @@ fn a_failed_sync_poisons_the_writer() {
     assert!(matches!(writer.append(&h, &b, None), Err(WalError::Poisoned(_))));
     assert!(matches!(writer.sync(), Err(WalError::Poisoned(_))));
 }
+
+#[test]
+fn a_log_cut_in_its_first_entry_or_header_is_removed_and_its_name_reused() {
+    for keep in [0usize, 10, 16, 30] {
+        let dir = tempfile::tempdir().unwrap();
+        write_txns(dir.path(), 1..=20, small_prealloc());
+        let mut writer = TxnLogWriter::new(dir.path(), small_prealloc());
+        writer.set_last_zxid(20);
+        writer.roll().unwrap();
+        let (h, b) = txn(21);
+        writer.append(&h, &b, None).unwrap();
+        writer.sync().unwrap();
+        drop(writer);
+        let path = dir.path().join("log.15");
+        let bytes = std::fs::read(&path).unwrap();
+        let mut cut = bytes[..keep].to_vec();
+        if keep == 0 {
+            // Preallocated but never written: all zeros.
+            cut = vec![0; 4096];
+        }
+        std::fs::write(&path, &cut).unwrap();
+        let recovered = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
+        assert_eq!(recovered.last_zxid, 20, "keep {keep}");
+        assert!(!path.exists(), "keep {keep}: the empty log is gone");
+        let mut writer = TxnLogWriter::new(dir.path(), small_prealloc());
+        writer.set_last_zxid(20);
+        writer.append(&h, &b, None).unwrap();
+        writer.sync().unwrap();
+        let again = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
+        assert_same_tree(&again.tree, &expected_tree(21));
+    }
+}
