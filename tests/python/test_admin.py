@@ -271,9 +271,14 @@ WORDS = ["conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "hash", "isro",
 
 def shape_word(shaper: Shaper, word: str, text: str) -> str:
     if word == "dump":
-        # Java's NIO factory appends its connection-expiry queue ("Connections Sets"): it is not
-        # a ZooKeeper concept and ferrokeeper has none; compared up to "Connections dump:".
-        text = text.split("Connections dump:\n")[0] + "Connections dump:\n"
+        # the connection-expiry section: bucket dates and empty buckets are timing; the
+        # connections listed (ip and session) must agree
+        head, _, conns = text.partition("Connections dump:\n")
+        lines = conns.splitlines()
+        assert lines and re.match(r"^Connections Sets \(\d+\)/\(\d+\):$", lines[0]), conns
+        listed = sorted(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<PORT>", l.strip())
+                        for l in lines[1:] if l.startswith("\t"))
+        text = head + "Connections dump:\n" + "\n".join(listed) + "\n"
         text = re.sub(r"expire at [^:]*\d\d:\d\d:\d\d [A-Z]+ \d{4}:", "expire at <DATE>:", text)
         # Java's expiry queue keeps emptied buckets until they expire: timing, not state
         text = re.sub(r"^0 expire at <DATE>:\n", "", text, flags=re.M)

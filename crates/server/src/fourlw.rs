@@ -32,7 +32,12 @@ pub struct View<'a> {
     pub session_of_watcher: std::collections::HashMap<u64, i64>,
     pub outstanding: usize,
     pub uptime_ms: u64,
+    /// Quorum mode: the member's role (None when standalone).
+    pub quorum: Option<crate::core::QuorumView>,
 }
+
+/// What srvr/stat print while a quorum member does not serve (Java's ZK_NOT_SERVING).
+pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
 
 pub struct ConnectionView {
     pub remote: SocketAddr,
@@ -103,6 +108,9 @@ pub fn execute(word: &str, view: &View<'_>) -> (String, Action) {
 }
 
 fn server_stats(view: &View<'_>, with_clients: bool) -> String {
+    if view.quorum.as_ref().is_some_and(|q| !q.serving) {
+        return NOT_SERVING.to_string();
+    }
     let mut out = String::new();
     let _ = writeln!(out, "Zookeeper version: {VERSION}");
     if with_clients {
@@ -122,7 +130,7 @@ fn server_stats(view: &View<'_>, with_clients: bool) -> String {
     let _ = writeln!(out, "Connections: {}", view.connections.len());
     let _ = writeln!(out, "Outstanding: {}", view.outstanding);
     let _ = writeln!(out, "Zxid: 0x{:x}", view.tree.last_processed_zxid());
-    let _ = writeln!(out, "Mode: standalone");
+    let _ = writeln!(out, "Mode: {}", view.quorum.as_ref().map_or("standalone", |q| q.mode));
     let _ = writeln!(out, "Node count: {}", view.tree.node_count());
     out
 }
@@ -205,7 +213,7 @@ pub fn monitor_values(view: &View<'_>) -> Vec<(&'static str, String)> {
     let (open_fds, max_fds) = file_descriptors();
     let measured: std::collections::HashMap<&str, String> = [
         ("zk_version", VERSION.to_string()),
-        ("zk_server_state", "standalone".to_string()),
+        ("zk_server_state", view.quorum.as_ref().map_or("standalone", |q| q.mode).to_string()),
         ("zk_ephemerals_count", tree.ephemerals_count().to_string()),
         ("zk_num_alive_connections", view.connections.len().to_string()),
         ("zk_avg_latency", java_double(stats.avg_latency_ms())),
@@ -256,7 +264,22 @@ pub fn monitor_values(view: &View<'_>) -> Vec<(&'static str, String)> {
             };
             (*key, value)
         })
+        .chain(quorum_monitor_values(view))
         .collect()
+}
+
+/// The keys Java adds for a quorum member: zk_peer_state, and on the leader the learner counts.
+fn quorum_monitor_values(view: &View<'_>) -> Vec<(&'static str, String)> {
+    let Some(quorum) = &view.quorum else { return Vec::new() };
+    let mut values = vec![("zk_peer_state", quorum.peer_state.clone())];
+    if quorum.mode == "leader" {
+        values.push(("zk_learners", quorum.learners.to_string()));
+        values.push(("zk_synced_followers", quorum.synced_followers.to_string()));
+        values.push(("zk_synced_non_voting_followers", "0".to_string()));
+        values.push(("zk_synced_observers", "0".to_string()));
+        values.push(("zk_pending_syncs", "0".to_string()));
+    }
+    values
 }
 
 /// Summary keys are built at run time but always name one of the static mntr keys.
@@ -490,7 +513,32 @@ fn dump(view: &View<'_>) -> String {
         }
     }
     out.push_str("Connections dump:\n");
+    connections_expiry(view, &mut out);
     out
+}
+
+/// Java's NIO factory keeps every connection in an expiry queue (idle timeout: the session
+/// timeout, or 10 s before a session exists) bucketed by 10 s, and `dump` lists it. ferrokeeper
+/// has no such queue; the same listing is derived from the connections' timeouts as of now.
+fn connections_expiry(view: &View<'_>, out: &mut String) {
+    const INTERVAL_MS: i64 = 10_000;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let mut buckets: std::collections::BTreeMap<i64, Vec<String>> = std::collections::BTreeMap::new();
+    for c in &view.connections {
+        let timeout = if c.session_id == 0 { INTERVAL_MS } else { i64::from(c.timeout_ms) };
+        let bucket = ((now_ms + timeout) / INTERVAL_MS + 1) * INTERVAL_MS;
+        buckets.entry(bucket).or_default().push(format!("ip: /{} sessionId: 0x{:x}", c.remote, c.session_id));
+    }
+    let _ = writeln!(out, "Connections Sets ({})/({}):", buckets.len(), view.connections.len());
+    for (bucket, connections) in buckets {
+        let _ = writeln!(out, "{} expire at {}:", connections.len(), crate::cli::format::java_date(bucket));
+        for connection in connections {
+            let _ = writeln!(out, "\t{connection}");
+        }
+    }
 }
 
 #[cfg(test)]
