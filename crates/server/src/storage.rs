@@ -55,6 +55,8 @@ pub struct StorageSettings {
     pub purge_interval_hours: u32,
     /// Most txns per group commit (bounds the memory of one batch).
     pub max_batch: usize,
+    /// txnLogSizeLimitInKb in bytes: roll the log (without a snapshot) past it; None = off.
+    pub log_size_limit_bytes: Option<u64>,
 }
 
 impl StorageSettings {
@@ -69,6 +71,10 @@ impl StorageSettings {
             purge_retain: config.autopurge_snap_retain_count.max(3) as usize,
             purge_interval_hours: config.autopurge_purge_interval_hours,
             max_batch: 10_000,
+            log_size_limit_bytes: u64::try_from(config.txn_log_size_limit_kb)
+                .ok()
+                .filter(|&kb| kb > 0)
+                .map(|kb| kb.saturating_mul(1024)),
         }
     }
 }
@@ -174,10 +180,10 @@ pub fn start(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
     let policy = SnapshotPolicy::new(settings.snap_count, settings.snap_size_bytes, seed);
     let writer_shared = shared.clone();
-    let max_batch = settings.max_batch.max(1);
+    let limits = (settings.max_batch.max(1), settings.log_size_limit_bytes);
     std::thread::Builder::new()
         .name("txn-log-writer".into())
-        .spawn(move || write_loop(writer, policy, txns_rx, core, writer_shared, max_batch))?;
+        .spawn(move || write_loop(writer, policy, txns_rx, core, writer_shared, limits))?;
 
     let snap_dir = dirs.snap_dir.clone();
     let snap_shared = shared.clone();
@@ -219,7 +225,7 @@ fn write_loop(
     txns: std_mpsc::Receiver<(TxnHeader, TxnBody)>,
     core: mpsc::UnboundedSender<CoreMessage>,
     shared: Arc<Shared>,
-    max_batch: usize,
+    (max_batch, log_size_limit): (usize, Option<u64>),
 ) {
     let mut since_snapshot_txns = 0u64;
     let mut since_snapshot_bytes = 0u64;
@@ -261,6 +267,13 @@ fn write_loop(
             since_snapshot_bytes = 0;
             // Set before the Durable below, so the core freezes the tree right after applying it.
             shared.snapshot_wanted.store(true, Ordering::Release);
+        } else if log_size_limit.is_some_and(|limit| writer.current_file_bytes() > limit) {
+            // Java's txnLogSizeLimitInKb: a new file, no snapshot.
+            if let Err(error) = writer.roll() {
+                fail(&shared, &error);
+                while txns.recv().is_ok() {}
+                return;
+            }
         }
         let last = batch.last().map_or(0, |(header, _)| header.zxid);
         if core.send(CoreMessage::Durable { zxid: last }).is_err() {
