@@ -27,6 +27,10 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot};
 
+#[path = "quorum/glue.rs"]
+mod quorum_glue;
+pub use quorum_glue::QuorumView;
+
 pub type ConnectionId = u64;
 
 /// What the core hands a connection's writer.
@@ -74,6 +78,8 @@ pub enum CoreMessage {
         zxid: i64,
     },
     Tick,
+    /// Quorum mode: a peer message, a timer, a completed persist.
+    Quorum(crate::quorum::Input),
 }
 
 /// Where an in-flight txn came from, i.e. who gets told when it is applied.
@@ -112,6 +118,8 @@ enum Queued {
     Fatal { xid: i32, err: i32 },
     /// An error reply to send in order.
     Error { xid: i32, err: i32 },
+    /// Quorum learner: a write or sync forwarded to the leader, answered when it commits.
+    Remote { cxid: i32 },
 }
 
 #[derive(Debug)]
@@ -171,6 +179,8 @@ pub struct Core {
     started: Instant,
     stats: Arc<ServerStats>,
     last_container_check: Instant,
+    /// Quorum mode: the Zab node and its drivers (None when standalone).
+    quorum: Option<Box<quorum_glue::QuorumSide>>,
 }
 
 fn wall_clock_ms() -> i64 {
@@ -195,6 +205,7 @@ impl Core {
             started,
             stats,
             last_container_check: Instant::now(),
+            quorum: None,
         }
     }
 
@@ -228,6 +239,7 @@ impl Core {
             }
             CoreMessage::Durable { zxid } => self.on_durable(zxid),
             CoreMessage::Tick => self.on_tick(),
+            CoreMessage::Quorum(input) => self.on_quorum(input),
         }
     }
 
@@ -241,6 +253,12 @@ impl Core {
         outbound: Outbound,
         established: oneshot::Sender<bool>,
     ) {
+        // A quorum member without a leader (or quorum) takes no sessions, as Java's
+        // "ZooKeeperServer not running".
+        if !self.serving() {
+            let _ = established.send(false);
+            return;
+        }
         // A client that has seen a newer zxid than ours must look elsewhere: close, no reply.
         if request.last_zxid_seen > self.tree.last_processed_zxid() {
             tracing::info!(
@@ -276,6 +294,16 @@ impl Core {
             let _ = established.send(false);
             return;
         }
+        if request.session_id == 0 && self.is_learner() {
+            let read_only = request.read_only;
+            self.forward_create_session(quorum_glue::PendingConnectArgs {
+                conn,
+                timeout_ms,
+                read_only,
+                established,
+            });
+            return;
+        }
         if request.session_id == 0 {
             let session_id = self.session_ids.next_id();
             tracing::debug!("Creating new session 0x{:x} for client {}", session_id, remote);
@@ -297,9 +325,35 @@ impl Core {
                 self.close_connection(old);
             }
         }
+        if self.is_learner() && session_password_matches(session_id, &request.passwd) {
+            let read_only = request.read_only;
+            self.revalidate(
+                session_id,
+                quorum_glue::PendingConnectArgs { conn, timeout_ms, read_only, established },
+            );
+            return;
+        }
         let valid = session_password_matches(session_id, &request.passwd)
             && self.sessions.is_live(session_id)
             && self.tree_has_session(session_id);
+        self.finish_reconnect(conn, session_id, valid, timeout_ms, request.read_only, established);
+    }
+
+    /// Answers a reconnect once its session is known valid or not.
+    fn finish_reconnect(
+        &mut self,
+        conn: ConnectionId,
+        session_id: i64,
+        valid: bool,
+        timeout_ms: i32,
+        read_only: Option<bool>,
+        established: oneshot::Sender<bool>,
+    ) {
+        if !self.connections.contains_key(&conn) {
+            let _ = established.send(false);
+            return;
+        }
+        let remote = self.connections.get(&conn).map(|c| c.remote.to_string()).unwrap_or_default();
         if valid {
             self.sessions.touch(session_id, self.now_ms());
             self.connection_of_session.insert(session_id, conn);
@@ -315,7 +369,7 @@ impl Core {
             time_out: if valid { timeout_ms } else { 0 },
             session_id: if valid { session_id } else { 0 },
             passwd: Bytes::copy_from_slice(&if valid { session_password(session_id) } else { [0; 16] }),
-            read_only: request.read_only.map(|_| false),
+            read_only: read_only.map(|_| false),
         };
         self.send(conn, bare_frame(&response));
         if !valid {
@@ -373,7 +427,11 @@ impl Core {
         connection.stats.received += 1;
         self.stats.packet_received();
         let session_id = connection.session_id;
+        let timeout_ms = connection.timeout_ms;
         self.sessions.touch(session_id, now_ms);
+        if self.is_learner() {
+            self.touch_remote_session(session_id, timeout_ms);
+        }
         let request = match body {
             Ok(request) => request,
             Err(RequestError::UnknownOpcode(_)) | Err(RequestError::InvalidMultiOp { .. }) => {
@@ -393,6 +451,14 @@ impl Core {
         match request {
             // Auth is answered at once, outside the reply order, as Java does.
             Request::Auth(packet) => self.on_auth(conn, header.xid, packet),
+            request
+                if self.is_learner()
+                    && (datatree::prep::is_write(&request) || matches!(request, Request::Sync(_))) =>
+            {
+                if self.persister.failure().is_none() {
+                    self.forward_write(conn, header, &request, received);
+                }
+            }
             request if datatree::prep::is_write(&request) => {
                 self.submit_write(conn, header, request, received)
             }
@@ -410,6 +476,11 @@ impl Core {
     /// Java reads a write's body after creating its txn header, so an undecodable write still
     /// consumes a zxid (an error txn MarshallingError); any other request just gets that error.
     fn on_undecodable(&mut self, conn: ConnectionId, header: RequestHeader, received: Instant) {
+        if self.is_learner() {
+            // Deviation: a learner answers an undecodable request itself instead of forwarding it.
+            self.enqueue(conn, Queued::Error { xid: header.xid, err: err::MARSHALLING_ERROR });
+            return;
+        }
         let Some(connection) = self.connections.get(&conn) else { return };
         let session_id = connection.session_id;
         let auth = connection.auth.clone();
@@ -538,6 +609,10 @@ impl Core {
 
     fn propose(&mut self, header: TxnHeader, body: TxnBody, origin: Origin) {
         self.last_proposed_zxid = self.last_proposed_zxid.max(header.zxid);
+        if self.is_quorum() {
+            self.zab_propose(header, body, origin);
+            return;
+        }
         self.persister.persist(&header, &body);
         self.in_flight.push_back(InFlight { header, body, origin });
     }
@@ -607,10 +682,13 @@ impl Core {
                 let frame = self.write_reply(xid, opcode, txn.header.zxid, &result);
                 let close_after = opcode == op::CLOSE_SESSION;
                 if let Some(connection) = self.connections.get_mut(&conn) {
-                    if let Some(Queued::Write { zxid }) = connection.queue.front() {
-                        if *zxid == txn.header.zxid {
-                            connection.queue.pop_front();
-                        }
+                    let answers_front = match connection.queue.front() {
+                        Some(Queued::Write { zxid }) => *zxid == txn.header.zxid,
+                        Some(Queued::Remote { cxid }) => *cxid == xid,
+                        _ => false,
+                    };
+                    if answers_front {
+                        connection.queue.pop_front();
                     }
                     connection.stats.last_zxid = txn.header.zxid;
                 }
@@ -666,7 +744,7 @@ impl Core {
         loop {
             let Some(connection) = self.connections.get_mut(&conn) else { return };
             match connection.queue.front() {
-                None | Some(Queued::Write { .. }) => return,
+                None | Some(Queued::Write { .. }) | Some(Queued::Remote { .. }) => return,
                 Some(_) => {}
             }
             match connection.queue.pop_front() {
@@ -801,6 +879,10 @@ impl Core {
     // ---- time ----
 
     fn on_tick(&mut self) {
+        // Sessions and containers are the leader's to expire (or a standalone server's).
+        if !self.is_leader_or_standalone() || !self.serving() {
+            return;
+        }
         let now_ms = self.now_ms();
         for session_id in self.sessions.take_expired(now_ms) {
             let timeout = self.sessions.get(session_id).map_or(0, |s| s.timeout_ms);
@@ -892,6 +974,7 @@ impl Core {
             session_of_watcher: self.connections.iter().map(|(id, c)| (*id, c.session_id)).collect(),
             outstanding: self.in_flight.len(),
             uptime_ms: self.now_ms(),
+            quorum: self.quorum_view(),
         }
     }
 

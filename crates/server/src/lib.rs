@@ -17,6 +17,7 @@ pub mod logging;
 pub mod metrics;
 pub mod mntr_keys;
 pub mod multicall;
+pub mod quorum;
 pub mod ready;
 pub mod reply;
 pub mod serve;

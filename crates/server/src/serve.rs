@@ -44,8 +44,17 @@ pub fn serve(config: Option<&Path>) -> ExitCode {
                 crate::metrics::spawn(&config.metrics_provider, started);
             }
         };
+        let quorum = operator.as_ref().filter(|c| !c.is_standalone()).cloned();
+        let server = async move {
+            match quorum {
+                Some(config) => {
+                    crate::quorum::run_quorum_with(settings, config, start_operator_surface).await
+                }
+                None => crate::server::run_standalone_with(settings, start_operator_surface).await,
+            }
+        };
         tokio::select! {
-            result = crate::server::run_standalone_with(settings, start_operator_surface) => result,
+            result = server => result,
             _ = shutdown_signal() => {
                 tracing::info!("shutting down");
                 Ok(())

@@ -68,6 +68,15 @@ pub async fn serve_with(
         }
     });
 
+    accept_clients(listener, settings, core_tx).await
+}
+
+/// The client port's accept loop: the per-IP limit, one task per connection.
+pub async fn accept_clients(
+    listener: TcpListener,
+    settings: Arc<Settings>,
+    core_tx: mpsc::UnboundedSender<CoreMessage>,
+) -> std::io::Result<()> {
     let per_ip: Arc<parking_lot::Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let mut next_conn = 1u64;
     loop {

@@ -1,0 +1,595 @@
+//! The two quorum ports, as `QuorumCnxManager` and `Learner`/`LearnerCnxAcceptor` use them.
+//!
+//! Election port: one connection per pair of servers. A connector writes Java 3.8's handshake
+//! (`long -65536, long sid, int length, "host:port"`); only a connection initiated by the higher
+//! sid survives (an acceptor closes a lower sid's connection and dials back; a connector to a
+//! higher sid closes its own after the handshake, so the other side dials). Each message is an
+//! `int length` and a notification. The last notification sent to a peer is sent again on every
+//! new connection to it (Java's SendWorker). Host names are resolved again on every attempt.
+//!
+//! Quorum port: the leader listens while it leads; a learner connects to the leader it elected.
+//! Packets are jute `QuorumPacket`s back to back (no length prefix); after SNAP the leader writes
+//! its database and `BenWasHere`.
+
+use crate::core::CoreMessage;
+use crate::quorum::{snap, Input};
+use bytes::BytesMut;
+use jute::quorum::{packet_type, InitialMessage, Notification as WireNotification};
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use zab::wire::{
+    decode_quorum, keep_election_connection, notification_from_wire, ConnectionDecision, Direction,
+};
+use zab::{Message, Sid};
+
+/// Java's `cnxTO` (zookeeper.cnxTimeout): connect and handshake timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// Where a peer listens.
+#[derive(Debug, Clone)]
+pub struct PeerAddress {
+    pub host: String,
+    pub quorum_port: u16,
+    pub election_port: u16,
+}
+
+async fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
+    tokio::net::lookup_host((host, port))
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("cannot resolve {host}")))
+}
+
+fn deliver(core: &mpsc::UnboundedSender<CoreMessage>, input: Input) -> bool {
+    core.send(CoreMessage::Quorum(input)).is_ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Election port
+
+/// A live election connection: its generation and its writer's queue.
+type ElectionConnection = (u64, mpsc::UnboundedSender<Vec<u8>>);
+
+/// The election port's connections.
+#[derive(Debug, Clone)]
+pub struct ElectionNet {
+    inner: Arc<ElectionInner>,
+}
+
+#[derive(Debug)]
+struct ElectionInner {
+    my_id: Sid,
+    my_address: String,
+    peers: HashMap<Sid, PeerAddress>,
+    core: mpsc::UnboundedSender<CoreMessage>,
+    connections: Mutex<HashMap<Sid, ElectionConnection>>,
+    last_sent: Mutex<HashMap<Sid, Vec<u8>>>,
+    dialing: Mutex<HashSet<Sid>>,
+    generation: AtomicU64,
+}
+
+impl ElectionNet {
+    /// Binds the election port (all interfaces with quorumListenOnAllIPs) and accepts.
+    pub async fn start(
+        my_id: Sid,
+        peers: HashMap<Sid, PeerAddress>,
+        listen_on_all_ips: bool,
+        core: mpsc::UnboundedSender<CoreMessage>,
+    ) -> std::io::Result<ElectionNet> {
+        let me = peers
+            .get(&my_id)
+            .cloned()
+            .ok_or_else(|| std::io::Error::other("myid is not in the server list"))?;
+        let bind = if listen_on_all_ips {
+            SocketAddr::from(([0, 0, 0, 0], me.election_port))
+        } else {
+            resolve(&me.host, me.election_port).await?
+        };
+        let listener = TcpListener::bind(bind).await?;
+        tracing::info!("election port listening on {}", listener.local_addr()?);
+        let net = ElectionNet {
+            inner: Arc::new(ElectionInner {
+                my_id,
+                my_address: format!("{}:{}", me.host, me.election_port),
+                peers,
+                core,
+                connections: Mutex::new(HashMap::new()),
+                last_sent: Mutex::new(HashMap::new()),
+                dialing: Mutex::new(HashSet::new()),
+                generation: AtomicU64::new(1),
+            }),
+        };
+        let accepting = net.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let net = accepting.clone();
+                        tokio::spawn(async move { net.accepted(stream).await });
+                    }
+                    Err(error) => {
+                        tracing::warn!("election accept failed: {}", error);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        Ok(net)
+    }
+
+    /// Sends a notification (`int length` + payload) to `to`, connecting if needed.
+    pub fn send(&self, to: Sid, notification: &WireNotification) {
+        let payload = notification.encode();
+        let mut frame = Vec::with_capacity(4 + payload.len());
+        frame.extend_from_slice(&(payload.len() as i32).to_be_bytes());
+        frame.extend_from_slice(&payload);
+        self.inner.last_sent.lock().insert(to, frame.clone());
+        let sent = match self.inner.connections.lock().get(&to) {
+            Some((_, tx)) => tx.send(frame).is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.dial(to);
+        }
+    }
+
+    fn dial(&self, to: Sid) {
+        if !self.inner.peers.contains_key(&to) || !self.inner.dialing.lock().insert(to) {
+            return;
+        }
+        let net = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = net.connect_one(to).await {
+                tracing::debug!("Cannot open channel to {} at election address: {}", to, error);
+            }
+            net.inner.dialing.lock().remove(&to);
+        });
+    }
+
+    async fn connect_one(&self, to: Sid) -> std::io::Result<()> {
+        let peer = self.inner.peers[&to].clone();
+        // Re-resolved on every attempt: a peer's address may change (Kubernetes).
+        let address = resolve(&peer.host, peer.election_port).await?;
+        let mut stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
+            .await
+            .map_err(|_| std::io::Error::other("connect timed out"))??;
+        let _ = stream.set_nodelay(true);
+        let handshake = InitialMessage {
+            protocol_version: InitialMessage::PROTOCOL_VERSION_V1,
+            sid: self.inner.my_id as i64,
+            addresses: vec![self.inner.my_address.clone()],
+        };
+        stream.write_all(&handshake.encode()).await?;
+        match keep_election_connection(self.inner.my_id as i64, to as i64, true) {
+            ConnectionDecision::Keep => self.register(to, stream),
+            ConnectionDecision::Close { .. } => {
+                tracing::debug!(
+                    "Have smaller server identifier, so dropping the connection: ({}, {})",
+                    to,
+                    self.inner.my_id
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn accepted(&self, mut stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let mut buffer = Vec::with_capacity(64);
+        let handshake = tokio::time::timeout(CONNECT_TIMEOUT, async {
+            loop {
+                match InitialMessage::parse(&buffer) {
+                    Ok(Some((message, _))) => return Ok(message),
+                    Ok(None) => {}
+                    Err(error) => return Err(std::io::Error::other(error.to_string())),
+                }
+                let mut chunk = [0u8; 256];
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::Error::other("closed during the handshake"));
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+        })
+        .await;
+        let message = match handshake {
+            Ok(Ok(message)) => message,
+            Ok(Err(error)) => return tracing::warn!("election handshake failed: {}", error),
+            Err(_) => return tracing::warn!("election handshake timed out"),
+        };
+        let sid = message.sid;
+        if sid < 0 || !self.inner.peers.contains_key(&(sid as Sid)) {
+            tracing::warn!("Connection request from unknown server {}; closing", sid);
+            return;
+        }
+        let consumed = InitialMessage::parse(&buffer).ok().flatten().map_or(0, |(_, n)| n);
+        let leftover = buffer[consumed..].to_vec();
+        match keep_election_connection(self.inner.my_id as i64, sid, false) {
+            ConnectionDecision::Keep => self.register_with(sid as Sid, stream, leftover),
+            ConnectionDecision::Close { dial_back } => {
+                drop(stream);
+                if dial_back {
+                    self.dial(sid as Sid);
+                }
+            }
+        }
+    }
+
+    fn register(&self, sid: Sid, stream: TcpStream) {
+        self.register_with(sid, stream, Vec::new())
+    }
+
+    fn register_with(&self, sid: Sid, stream: TcpStream, leftover: Vec<u8>) {
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        if let Some(last) = self.inner.last_sent.lock().get(&sid) {
+            let _ = tx.send(last.clone());
+        }
+        // Replacing the old sender ends the old connection's writer.
+        self.inner.connections.lock().insert(sid, (generation, tx));
+        let (mut read, mut write) = stream.into_split();
+        tokio::spawn(async move {
+            while let Some(frame) = rx.recv().await {
+                if write.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let net = self.clone();
+        tokio::spawn(async move {
+            let mut buffer = BytesMut::from(&leftover[..]);
+            loop {
+                while buffer.len() >= 4 {
+                    let length = i32::from_be_bytes(buffer[..4].try_into().expect("4 bytes"));
+                    if length <= 0 || length as usize > WireNotification::MAX_MESSAGE_SIZE {
+                        tracing::warn!("Received packet with invalid packet length {} from {}", length, sid);
+                        return net.closed(sid, generation);
+                    }
+                    if buffer.len() < 4 + length as usize {
+                        break;
+                    }
+                    let frame = buffer.split_to(4 + length as usize);
+                    match WireNotification::decode(&frame[4..]).ok().and_then(|n| notification_from_wire(&n))
+                    {
+                        Some(notification) => {
+                            let input = Input::Peer { from: sid, message: Message::Election(notification) };
+                            if !deliver(&net.inner.core, input) {
+                                return;
+                            }
+                        }
+                        None => tracing::debug!("Skipping an undecodable notification from {}", sid),
+                    }
+                }
+                match read.read_buf(&mut buffer).await {
+                    Ok(0) | Err(_) => return net.closed(sid, generation),
+                    Ok(_) => {}
+                }
+            }
+        });
+    }
+
+    fn closed(&self, sid: Sid, generation: u64) {
+        let mut connections = self.inner.connections.lock();
+        if connections.get(&sid).is_some_and(|(g, _)| *g == generation) {
+            connections.remove(&sid);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quorum port
+
+/// What a quorum connection writes: packets, and after a SNAP packet the database.
+pub type Frame = Vec<u8>;
+
+#[derive(Debug)]
+struct QuorumConnection {
+    generation: u64,
+    tx: mpsc::UnboundedSender<Frame>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The quorum port's connections (to learners while leading, to the leader while following).
+#[derive(Debug, Clone)]
+pub struct QuorumNet {
+    inner: Arc<QuorumInner>,
+}
+
+#[derive(Debug)]
+struct QuorumInner {
+    my_id: Sid,
+    peers: HashMap<Sid, PeerAddress>,
+    listen_on_all_ips: bool,
+    max_packet_bytes: usize,
+    core: mpsc::UnboundedSender<CoreMessage>,
+    connections: Mutex<HashMap<Sid, QuorumConnection>>,
+    listener: Mutex<Option<JoinHandle<()>>>,
+    generation: AtomicU64,
+}
+
+impl QuorumNet {
+    pub fn new(
+        my_id: Sid,
+        peers: HashMap<Sid, PeerAddress>,
+        listen_on_all_ips: bool,
+        max_packet_bytes: usize,
+        core: mpsc::UnboundedSender<CoreMessage>,
+    ) -> QuorumNet {
+        QuorumNet {
+            inner: Arc::new(QuorumInner {
+                my_id,
+                peers,
+                listen_on_all_ips,
+                max_packet_bytes,
+                core,
+                connections: Mutex::new(HashMap::new()),
+                listener: Mutex::new(None),
+                generation: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// Leader: accept learners on the quorum port (until [`QuorumNet::stop_listening`]).
+    pub fn listen(&self) {
+        let net = self.clone();
+        let me = self.inner.peers[&self.inner.my_id].clone();
+        let handle = tokio::spawn(async move {
+            let bind = if net.inner.listen_on_all_ips {
+                Ok(SocketAddr::from(([0, 0, 0, 0], me.quorum_port)))
+            } else {
+                resolve(&me.host, me.quorum_port).await
+            };
+            let listener = loop {
+                // The port of a previous term may linger for a moment.
+                match bind {
+                    Ok(address) => match TcpListener::bind(address).await {
+                        Ok(listener) => break listener,
+                        Err(error) => {
+                            tracing::warn!("cannot bind the quorum port {}: {}", address, error);
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    },
+                    Err(ref error) => {
+                        tracing::error!("cannot resolve my quorum address: {}", error);
+                        return;
+                    }
+                }
+            };
+            loop {
+                let Ok((stream, remote)) = listener.accept().await else { continue };
+                tracing::info!("Follower connected from {}", remote);
+                let net = net.clone();
+                tokio::spawn(async move { net.learner_connected(stream).await });
+            }
+        });
+        if let Some(old) = self.inner.listener.lock().replace(handle) {
+            old.abort();
+        }
+    }
+
+    pub fn stop_listening(&self) {
+        if let Some(handle) = self.inner.listener.lock().take() {
+            handle.abort();
+        }
+    }
+
+    async fn learner_connected(&self, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        let (mut read, write) = stream.into_split();
+        let mut buffer = BytesMut::with_capacity(4096);
+        // The first packet (FOLLOWERINFO / OBSERVERINFO) names the learner.
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, async {
+            loop {
+                if let Some((packet, used)) = zab::wire::read_packet(&buffer, self.inner.max_packet_bytes)
+                    .map_err(|e| std::io::Error::other(format!("{e:?}")))?
+                {
+                    let _ = buffer.split_to(used);
+                    return Ok::<_, std::io::Error>(packet);
+                }
+                if read.read_buf(&mut buffer).await? == 0 {
+                    return Err(std::io::Error::other("closed"));
+                }
+            }
+        })
+        .await;
+        let packet = match first {
+            Ok(Ok(packet)) => packet,
+            _ => return,
+        };
+        if packet.r#type != packet_type::FOLLOWERINFO && packet.r#type != packet_type::OBSERVERINFO {
+            tracing::warn!("First packet from a learner is type {}, not FOLLOWERINFO", packet.r#type);
+            return;
+        }
+        let Ok(message) = decode_quorum(&packet, Direction::FromLearner) else { return };
+        let sid = match &message {
+            zab::QuorumMessage::FollowerInfo { sid, .. } | zab::QuorumMessage::ObserverInfo { sid, .. } => {
+                *sid
+            }
+            _ => return,
+        };
+        if sid < 0 {
+            return;
+        }
+        let sid = sid as Sid;
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(write_loop(write, rx));
+        // Hand the first packet over before the reader starts, so it arrives first.
+        if !deliver(&self.inner.core, Input::Peer { from: sid, message: Message::Quorum(message) }) {
+            return;
+        }
+        let reader =
+            tokio::spawn(self.clone().read_loop(read, buffer, sid, generation, Direction::FromLearner));
+        let old = self
+            .inner
+            .connections
+            .lock()
+            .insert(sid, QuorumConnection { generation, tx, tasks: vec![writer, reader] });
+        if let Some(old) = old {
+            for task in old.tasks {
+                task.abort();
+            }
+        }
+    }
+
+    /// Sends to `to`; a learner (`dial`) connects to its leader first if it has no connection.
+    pub fn send(&self, to: Sid, frame: Frame, dial: bool) {
+        let mut connections = self.inner.connections.lock();
+        if let Some(connection) = connections.get(&to) {
+            let _ = connection.tx.send(frame);
+            return;
+        }
+        if !dial {
+            return;
+        }
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(frame);
+        let net = self.clone();
+        let task = tokio::spawn(async move { net.connect_to_leader(to, generation, rx).await });
+        connections.insert(to, QuorumConnection { generation, tx, tasks: vec![task] });
+    }
+
+    async fn connect_to_leader(self, leader: Sid, generation: u64, rx: mpsc::UnboundedReceiver<Frame>) {
+        let Some(peer) = self.inner.peers.get(&leader).cloned() else { return };
+        let connected = async {
+            let address = resolve(&peer.host, peer.quorum_port).await?;
+            tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address))
+                .await
+                .map_err(|_| std::io::Error::other("connect timed out"))?
+        }
+        .await;
+        let stream = match connected {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!("Unexpected exception, tries=0, connecting to leader {}: {}", leader, error);
+                self.closed(leader, generation);
+                return;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (read, write) = stream.into_split();
+        let writer = tokio::spawn(write_loop(write, rx));
+        let reader = self.clone().read_loop(
+            read,
+            BytesMut::with_capacity(4096),
+            leader,
+            generation,
+            Direction::FromLeader,
+        );
+        reader.await;
+        writer.abort();
+    }
+
+    async fn read_loop(
+        self,
+        mut read: tokio::net::tcp::OwnedReadHalf,
+        mut buffer: BytesMut,
+        peer: Sid,
+        generation: u64,
+        direction: Direction,
+    ) {
+        loop {
+            loop {
+                let parsed = match zab::wire::read_packet(&buffer, self.inner.max_packet_bytes) {
+                    Ok(parsed) => parsed,
+                    Err(error) => {
+                        tracing::warn!("Bad quorum packet from {}: {:?}", peer, error);
+                        return self.closed(peer, generation);
+                    }
+                };
+                let Some((packet, used)) = parsed else { break };
+                let message = match decode_quorum(&packet, direction) {
+                    Ok(message) => message,
+                    Err(error) => {
+                        tracing::warn!(
+                            "Undecodable quorum packet type {} from {}: {:?}",
+                            packet.r#type,
+                            peer,
+                            error
+                        );
+                        return self.closed(peer, generation);
+                    }
+                };
+                let _ = buffer.split_to(used);
+                let message = match message {
+                    zab::QuorumMessage::Snap { zxid, .. } => {
+                        // The database follows the packet on the stream.
+                        let length = loop {
+                            match snap::database_stream_length(&buffer) {
+                                Ok(Some(length)) => break length,
+                                Ok(None) => match read.read_buf(&mut buffer).await {
+                                    Ok(0) | Err(_) => return self.closed(peer, generation),
+                                    Ok(_) => {}
+                                },
+                                Err(error) => {
+                                    tracing::warn!("Bad snapshot from the leader: {}", error);
+                                    return self.closed(peer, generation);
+                                }
+                            }
+                        };
+                        let snapshot = buffer.split_to(length).freeze();
+                        zab::QuorumMessage::Snap { zxid, snapshot }
+                    }
+                    other => other,
+                };
+                if !deliver(&self.inner.core, Input::Peer { from: peer, message: Message::Quorum(message) }) {
+                    return;
+                }
+            }
+            match read.read_buf(&mut buffer).await {
+                Ok(0) | Err(_) => return self.closed(peer, generation),
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn closed(&self, peer: Sid, generation: u64) {
+        let removed = {
+            let mut connections = self.inner.connections.lock();
+            if connections.get(&peer).is_some_and(|c| c.generation == generation) {
+                connections.remove(&peer)
+            } else {
+                None
+            }
+        };
+        if removed.is_some() {
+            deliver(&self.inner.core, Input::Closed { peer });
+        }
+    }
+
+    /// Drops the connection to `peer` (the core asked, or leadership ended).
+    pub fn close(&self, peer: Sid) {
+        if let Some(connection) = self.inner.connections.lock().remove(&peer) {
+            for task in connection.tasks {
+                task.abort();
+            }
+        }
+    }
+
+    /// Drops every connection.
+    pub fn close_all(&self) {
+        let all: Vec<QuorumConnection> = self.inner.connections.lock().drain().map(|(_, c)| c).collect();
+        for connection in all {
+            for task in connection.tasks {
+                task.abort();
+            }
+        }
+    }
+}
+
+async fn write_loop(mut write: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Frame>) {
+    while let Some(frame) = rx.recv().await {
+        if write.write_all(&frame).await.is_err() {
+            return;
+        }
+    }
+}
