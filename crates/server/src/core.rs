@@ -434,8 +434,14 @@ impl Core {
         }
         let request = match body {
             Ok(request) => request,
-            Err(RequestError::UnknownOpcode(_)) | Err(RequestError::InvalidMultiOp { .. }) => {
+            Err(RequestError::UnknownOpcode(_)) => {
                 self.enqueue(conn, Queued::Fatal { xid: header.xid, err: err::UNIMPLEMENTED });
+                return;
+            }
+            // Java fails to deserialize such a multi: an undecodable write.
+            Err(RequestError::InvalidMultiOp { opcode }) => {
+                tracing::warn!("Multi from session 0x{:x} holds an op it cannot: {}", session_id, opcode);
+                self.on_undecodable(conn, header, received);
                 return;
             }
             Err(RequestError::Malformed(e)) => {
@@ -756,8 +762,8 @@ impl Core {
                     self.send(conn, header_reply(xid, zxid, err));
                 }
                 Some(Queued::Fatal { xid, err }) => {
-                    let zxid = self.tree.last_processed_zxid();
-                    self.send(conn, header_reply(xid, zxid, err));
+                    // Java answers an unknown opcode before it knows any zxid: -1.
+                    self.send(conn, header_reply(xid, -1, err));
                     self.close_connection(conn);
                     return;
                 }
