@@ -226,6 +226,18 @@ impl Core {
                 let dial = matches!(q.node.state(), ServerState::Following | ServerState::Observing)
                     && q.node.leader() == Some(to);
                 let mut frame = zab::wire::write_packet(&zab::wire::encode_quorum(&message));
+                match &message {
+                    QuorumMessage::Diff { zxid } => {
+                        tracing::info!("Sending DIFF zxid=0x{:x} to {}", zxid.0, to)
+                    }
+                    QuorumMessage::Trunc { zxid } => {
+                        tracing::info!("Sending TRUNC zxid=0x{:x} to {}", zxid.0, to)
+                    }
+                    QuorumMessage::Snap { zxid, .. } => {
+                        tracing::info!("Sending snapshot last zxid of peer is 0x{:x} to {}", zxid.0, to)
+                    }
+                    _ => {}
+                }
                 if let QuorumMessage::Snap { .. } = message {
                     // After this batch's applies the tree is exactly at the SNAP zxid.
                     frame.extend_from_slice(&crate::quorum::snap::serialize_database(&self.tree));
@@ -288,7 +300,21 @@ impl Core {
         let now = self.zab_now();
         let Some(q) = self.quorum.as_mut() else { return };
         let ready = match input {
-            Input::Peer { from, message } => q.node.step(now, from, message),
+            Input::Peer { from, message } => {
+                match &message {
+                    Message::Quorum(QuorumMessage::Diff { zxid }) => {
+                        tracing::info!("Getting a diff from the leader 0x{:x}", zxid.0)
+                    }
+                    Message::Quorum(QuorumMessage::Trunc { zxid }) => {
+                        tracing::warn!("Truncating log to get in sync with the leader 0x{:x}", zxid.0)
+                    }
+                    Message::Quorum(QuorumMessage::Snap { zxid, .. }) => {
+                        tracing::info!("Getting a snapshot from leader 0x{:x}", zxid.0)
+                    }
+                    _ => {}
+                }
+                q.node.step(now, from, message)
+            }
             Input::Closed { peer } => q.node.disconnected(now, peer),
             Input::Timer => {
                 if q.node.next_deadline_ms().is_some_and(|deadline| now >= deadline) {
