@@ -1,0 +1,311 @@
+"""Quorum tests: ensembles of ferrokeeper (and Apache ZooKeeper 3.8) members on 127.0.0.1.
+
+Each member is a process with its own dataDir, client port, quorum port and election port
+(free loopback ports); every wait is bounded; every process is killed at teardown.
+
+* a 3-member ferrokeeper ensemble forms; writes on any member are read on every other; a
+  session (and its ephemeral) moves to another member when its member dies;
+* kill -9 of the leader under a write load: a new leader serves writes (the election time is
+  printed), every acknowledged write is on every member afterwards;
+* a follower stopped while writes go on catches up by DIFF when it comes back;
+* mixed ensembles {2 Java + 1 ferrokeeper} and {1 Java + 2 ferrokeeper}: kazoo on every member
+  reads the others' writes.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import pytest
+
+import zkharness as h
+
+FORM_TIMEOUT_S = 60.0
+
+
+class Member(h.ServerHandle):
+    """One ensemble member: a ServerHandle with server.N lines and a myid file."""
+
+    def __init__(self, kind: str, workdir: Path, sid: int, tick_time: int = 500):
+        super().__init__(kind, workdir, tick_time=tick_time)
+        self.sid = sid
+        self.quorum_port = h.free_port()
+        self.election_port = h.free_port()
+        (self.data_dir / "myid").write_text(f"{sid}\n")
+
+    def server_line(self) -> str:
+        return f"{h.HOST}:{self.quorum_port}:{self.election_port}"
+
+    def mode(self) -> Optional[str]:
+        try:
+            srvr = self.four_letter("srvr", timeout=2.0)
+        except OSError:
+            return None
+        for line in srvr.splitlines():
+            if line.startswith("Mode: "):
+                return line[len("Mode: "):].strip()
+        return None
+
+    def launch(self) -> None:
+        """Start without waiting (a member serves only once a quorum exists)."""
+        threading.Thread(target=self._start_quietly, daemon=True).start()
+
+    def _start_quietly(self) -> None:
+        try:
+            self._start_once(FORM_TIMEOUT_S)
+        except Exception as error:  # reported by the waits of the test
+            self.start_error = error
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+class Ensemble:
+    def __init__(self, tmp_path: Path, kinds: List[str]):
+        self.members = [Member(kind, tmp_path / f"{kind}-{i + 1}", i + 1) for i, kind in enumerate(kinds)]
+        lines = {f"server.{m.sid}": m.server_line() for m in self.members}
+        for m in self.members:
+            m.cfg.update(lines)
+            m.cfg["initLimit"] = "10"
+            m.cfg["syncLimit"] = "5"
+
+    def start(self, first: Optional[List[int]] = None) -> "Ensemble":
+        """Start every member; with `first` (sids), those form a quorum before the rest start."""
+        if first:
+            early = [m for m in self.members if m.sid in first]
+            for m in early:
+                m.launch()
+            self.wait_formed(early)
+        for m in self.members:
+            if m.proc is None:
+                m.launch()
+        self.wait_formed()
+        return self
+
+    def wait_formed(self, members: Optional[List[Member]] = None, timeout: float = FORM_TIMEOUT_S) -> None:
+        members = members or self.members
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            modes = [m.mode() for m in members]
+            if all(mode in ("leader", "follower") for mode in modes) and modes.count("leader") == 1:
+                # a started process registers itself once _start_once returned
+                if all(m.proc is not None for m in members):
+                    return
+            time.sleep(0.1)
+        tails = "\n".join(f"--- {m.kind} {m.sid}: {m.mode()} {getattr(m, 'start_error', '')!r}\n{m.log_tail(30)}"
+                          for m in members)
+        raise TimeoutError(f"ensemble did not form within {timeout}s\n{tails}")
+
+    def leader(self) -> Member:
+        return next(m for m in self.members if m.is_running() and m.mode() == "leader")
+
+    def followers(self) -> List[Member]:
+        return [m for m in self.members if m.is_running() and m.mode() == "follower"]
+
+    def hosts(self, members: Optional[List[Member]] = None) -> str:
+        return ",".join(m.hosts for m in (members or self.members))
+
+    def stop(self) -> None:
+        for m in self.members:
+            m.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def ensemble_factory(request, tmp_path):
+    made: List[Ensemble] = []
+
+    def factory(kinds: List[str], first: Optional[List[int]] = None) -> Ensemble:
+        for kind in set(kinds):
+            h.require_kind(kind)
+        ensemble = Ensemble(tmp_path / f"e{len(made)}", kinds)
+        made.append(ensemble)
+        request.node._fk_servers = getattr(request.node, "_fk_servers", []) + ensemble.members
+        return ensemble.start(first)
+
+    yield factory
+    for ensemble in made:
+        ensemble.stop()
+
+
+def client_on(kazoo_factory, member: Member, **kwargs):
+    return kazoo_factory(member.hosts, **kwargs)
+
+
+def read_everywhere(kazoo_factory, members: List[Member], path: str):
+    out = {}
+    for m in members:
+        zk = client_on(kazoo_factory, m)
+        zk.sync(path)
+        out[m.sid] = zk.get(path)[0]
+        zk.stop()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_three_ferrokeepers_form_and_replicate(ensemble_factory, kazoo_factory):
+    ensemble = ensemble_factory(["ferrokeeper"] * 3)
+    leader = ensemble.leader()
+    assert len(ensemble.followers()) == 2
+    mntr = leader.four_letter("mntr")
+    assert "zk_server_state\tleader" in mntr
+    assert "zk_synced_followers\t2" in mntr
+    assert "zk_peer_state\tleading - broadcast" in mntr
+    for m in ensemble.members:
+        zk = client_on(kazoo_factory, m)
+        zk.create(f"/from-{m.sid}", f"written on {m.sid}".encode())
+        zk.stop()
+    for m in ensemble.members:
+        zk = client_on(kazoo_factory, m)
+        zk.sync("/")
+        for other in ensemble.members:
+            assert zk.get(f"/from-{other.sid}")[0] == f"written on {other.sid}".encode()
+        # session ids carry the myid of the member that minted them
+        assert zk.client_id[0] >> 56 == m.sid
+        zk.stop()
+
+
+def test_session_and_ephemeral_move_to_another_member(ensemble_factory, kazoo_factory):
+    ensemble = ensemble_factory(["ferrokeeper"] * 3)
+    follower = ensemble.followers()[0]
+    others = [m for m in ensemble.members if m is not follower]
+    hosts = ",".join([follower.hosts] + [m.hosts for m in others])
+    zk = kazoo_factory(hosts, timeout=10.0, randomize_hosts=False)
+    assert zk.connected
+    session_id = zk.client_id[0]
+    zk.create("/owned", b"x", ephemeral=True)
+    follower.stop(signal.SIGKILL)
+    # kazoo reconnects to another member, which revalidates the session with the leader
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            zk.exists("/owned")
+            break
+        except Exception:
+            time.sleep(0.2)
+    assert zk.client_id[0] == session_id
+    watcher = client_on(kazoo_factory, others[0])
+    watcher.sync("/")
+    stat = watcher.exists("/owned")
+    assert stat is not None and stat.ephemeralOwner == session_id
+    zk.set("/owned", b"still mine")
+    zk.stop()
+    zk.close()
+    watcher.sync("/")
+    assert watcher.exists("/owned") is None
+
+
+def test_leader_killed_under_write_load(ensemble_factory, kazoo_factory):
+    ensemble = ensemble_factory(["ferrokeeper"] * 3)
+    leader = ensemble.leader()
+    followers = ensemble.followers()
+    writer = kazoo_factory(ensemble.hosts(followers), timeout=6.0)
+    writer.ensure_path("/load")
+    acknowledged: List[str] = []
+    stop = threading.Event()
+    errors: List[str] = []
+
+    def write_loop():
+        i = 0
+        while not stop.is_set():
+            path = f"/load/n{i:06d}"
+            i += 1
+            try:
+                writer.create(path, b"v")
+                acknowledged.append(path)
+            except Exception as error:  # ConnectionLoss / SessionMoved during the election
+                errors.append(type(error).__name__)
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=write_loop, daemon=True)
+    thread.start()
+    time.sleep(1.5)
+    before_kill = len(acknowledged)
+    assert before_kill > 0
+    killed_at = time.monotonic()
+    leader.stop(signal.SIGKILL)
+    # a new leader among the survivors, and writes acknowledged again
+    deadline = killed_at + 30
+    new_leader_at = None
+    while time.monotonic() < deadline:
+        if new_leader_at is None and any(m.mode() == "leader" for m in followers):
+            new_leader_at = time.monotonic()
+        if new_leader_at is not None and len(acknowledged) > before_kill + 20:
+            break
+        time.sleep(0.05)
+    assert new_leader_at is not None, "no new leader within 30 s"
+    writes_back_at = time.monotonic()
+    stop.set()
+    thread.join(10)
+    print(f"\nleader kill -9 -> new leader serving after {new_leader_at - killed_at:.3f} s; "
+          f"writes acknowledged again after {writes_back_at - killed_at:.3f} s; "
+          f"{len(acknowledged)} writes acknowledged, failed attempts: {len(errors)}")
+    assert len(acknowledged) > before_kill + 20
+    # the old leader comes back as a follower and catches up
+    leader.launch()
+    ensemble.wait_formed()
+    for m in ensemble.members:
+        zk = client_on(kazoo_factory, m)
+        zk.sync("/load")
+        present = set(zk.get_children("/load"))
+        missing = [p for p in acknowledged if p.rsplit("/", 1)[1] not in present]
+        assert not missing, f"member {m.sid} lacks {len(missing)} acknowledged writes: {missing[:5]}"
+        zk.stop()
+
+
+def test_lagging_follower_catches_up_by_diff(ensemble_factory, kazoo_factory):
+    ensemble = ensemble_factory(["ferrokeeper"] * 3)
+    lagging = ensemble.followers()[0]
+    live = [m for m in ensemble.members if m is not lagging]
+    zk = kazoo_factory(ensemble.hosts(live))
+    zk.create("/before", b"1")
+    lagging.stop(signal.SIGTERM)
+    for i in range(100):
+        zk.create(f"/while-down-{i}", str(i).encode())
+    lagging.launch()
+    ensemble.wait_formed()
+    assert "Getting a diff from the leader" in lagging.log_text()
+    back = client_on(kazoo_factory, lagging)
+    back.sync("/")
+    for i in range(100):
+        assert back.get(f"/while-down-{i}")[0] == str(i).encode()
+    assert back.get("/before")[0] == b"1"
+
+
+# (kinds by sid, sids that form the quorum first, kind of the leader expected)
+MIXED = {
+    "2java-1fk-fk-leads": (["java", "java", "ferrokeeper"], None, "ferrokeeper"),
+    "2java-1fk-java-leads": (["java", "java", "ferrokeeper"], [1, 2], "java"),
+    "1java-2fk-fk-leads": (["java", "ferrokeeper", "ferrokeeper"], [1, 3], "ferrokeeper"),
+    "1java-2fk-java-leads": (["ferrokeeper", "ferrokeeper", "java"], [1, 3], "java"),
+}
+
+
+@pytest.mark.parametrize("case", list(MIXED), ids=list(MIXED))
+def test_mixed_ensemble_with_java(ensemble_factory, kazoo_factory, case):
+    kinds, first, leader_kind = MIXED[case]
+    ensemble = ensemble_factory(kinds, first)
+    leader = ensemble.leader()
+    print(f"\nmixed ensemble {kinds}: leader is {leader.kind} {leader.sid}")
+    assert leader.kind == leader_kind
+    for m in ensemble.members:
+        zk = client_on(kazoo_factory, m)
+        zk.create(f"/mixed-{m.sid}", f"{m.kind} {m.sid}".encode())
+        zk.create(f"/mixed-eph-{m.sid}", b"e", ephemeral=True)
+        zk.stop()
+    for m in ensemble.members:
+        zk = client_on(kazoo_factory, m)
+        zk.sync("/")
+        for other in ensemble.members:
+            assert zk.get(f"/mixed-{other.sid}")[0] == f"{other.kind} {other.sid}".encode(), (m, other)
+            # the ephemerals died with their sessions (closeSession went through the leader)
+            assert zk.exists(f"/mixed-eph-{other.sid}") is None, (m, other)
+        zk.stop()
