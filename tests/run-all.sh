@@ -10,6 +10,10 @@
 # 3. cargo test --workspace --release (--no-fail-fast: every test binary runs)
 # 4. the black-box suite tests/python against ferrokeeper AND the Java server
 #    (FK_TEST_SERVERS=ferrokeeper,java: differential; override FK_TEST_SERVERS to narrow it).
+# 5. the container suite tests/e2e (the image built offline, the Kubernetes tutorial replayed
+#    on containers, docker/compose.yaml, k8s/zookeeper.yaml through kubernetes-validate and
+#    checkov); it needs a Docker engine, installs Debian's busybox-static and tini and a
+#    virtualenv target/k8s-lint-venv for the linters; FK_E2E=0 leaves it out.
 #
 # Every stage runs even if an earlier one failed; a summary is printed at the end and the
 # exit status is non-zero if anything failed.  Extra arguments are passed to pytest.
@@ -82,6 +86,36 @@ install_prerequisites() {
         echo "cargo missing: install a Rust toolchain (https://rustup.rs)" >&2
         status=1
     fi
+    if [ "${FK_E2E:-1}" != 0 ]; then
+        install_container_test_tools || status=$?
+    fi
+    return "$status"
+}
+
+# tests/e2e: the image's root filesystem takes busybox and tini from Debian; the manifest
+# linters go into a virtualenv of their own (checkov pins packages other tools need newer).
+install_container_test_tools() {
+    local status=0
+    if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1 || [ ! -x /usr/bin/tini-static ]; then
+        echo "installing Debian's busybox-static and tini (the image's shell and PID 1)"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static tini \
+            || { as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive \
+                 apt-get install -y busybox-static tini; } || status=$?
+    else
+        echo "busybox-static + tini: present"
+    fi
+    if ! "$PYTHON" -c 'import yaml' >/dev/null 2>&1; then
+        "$PYTHON" -m pip install --quiet pyyaml \
+            || "$PYTHON" -m pip install --quiet --break-system-packages pyyaml || status=$?
+    fi
+    local venv="${FK_K8S_LINT_VENV:-$ROOT/target/k8s-lint-venv}"
+    if [ ! -x "$venv/bin/checkov" ] || [ ! -x "$venv/bin/kubernetes-validate" ]; then
+        echo "installing checkov + kubernetes-validate into $venv"
+        { "$PYTHON" -m venv "$venv" \
+            && "$venv/bin/pip" install --quiet 'kubernetes-validate>=1.34' 'checkov>=3'; } || status=$?
+    else
+        echo "checkov + kubernetes-validate: present in $venv"
+    fi
     return "$status"
 }
 
@@ -97,6 +131,16 @@ run_pytest() {
     return "$status"
 }
 
+run_e2e() {
+    mkdir -p "$REPORT_DIR"
+    local status=0
+    "$PYTHON" -m pytest tests/e2e -v --durations=10 --junitxml="$REPORT_DIR/e2e.xml" || status=$?
+    if [ "$status" -eq 5 ]; then
+        echo "pytest collected no tests in tests/e2e: that is a failure here" >&2
+    fi
+    return "$status"
+}
+
 main() {
     TOTAL_START=$SECONDS
     run_stage "prerequisites" install_prerequisites
@@ -106,13 +150,18 @@ main() {
         echo "note: target/release/ferrokeeper does not exist; ferrokeeper tests will fail" >&2
     fi
     run_stage "pytest tests/python (FK_TEST_SERVERS=$FK_TEST_SERVERS)" run_pytest "$@"
+    rm -f "$REPORT_DIR/e2e.xml"
+    if [ "${FK_E2E:-1}" != 0 ]; then
+        run_stage "pytest tests/e2e (image, tutorial on containers, k8s)" run_e2e
+    fi
 
     banner "summary ($((SECONDS - TOTAL_START))s)"
     for i in "${!STAGES[@]}"; do
         printf '  %-60s %s\n' "${STAGES[$i]}" "${RESULTS[$i]}"
     done
-    if [ -f "$REPORT_DIR/pytest.xml" ]; then
-        "$PYTHON" - "$REPORT_DIR/pytest.xml" <<'PY' || true
+    for report in "$REPORT_DIR/pytest.xml" "$REPORT_DIR/e2e.xml"; do
+    if [ -f "$report" ]; then
+        "$PYTHON" - "$report" <<'PY' || true
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 suites = [root] if root.tag == "testsuite" else list(root)
@@ -121,6 +170,7 @@ print(f"  pytest: {t['tests']} tests, {t['failures']} failed, {t['errors']} erro
       f"{t['skipped']} skipped (report: {sys.argv[1]})")
 PY
     fi
+    done
     if [ "$FAILED" -ne 0 ]; then
         echo "RESULT: FAILED"
         return 1
