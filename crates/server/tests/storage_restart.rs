@@ -283,3 +283,82 @@ fn kill_dash_nine_under_load_loses_no_acknowledged_write() {
     let rounds = std::env::var("FK_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     crash_rounds(rounds);
 }
+
+fn exists(client: &mut Client, path: &str) -> bool {
+    let reply = client.call(&Request::Exists(ExistsRequest { path: path.into(), watch: false })).unwrap();
+    reply.header.err == 0
+}
+
+/// The damage a crash or an operator can do to the files, on the real binary: a torn last
+/// record, a corrupt newest snapshot, a missing log file.
+#[test]
+fn a_torn_record_a_corrupt_snapshot_and_a_missing_log_on_restart() {
+    let (_guard, dir) = tempdir();
+    let port = free_port();
+    let version2 = dir.join("data/version-2");
+    let server = Server::start(&dir, port, "");
+    let mut client = Client::connect(server.address);
+    for i in 0..100 {
+        assert_eq!(client.call(&create(&format!("/t{i}"), b"v", 0)).unwrap().header.err, 0);
+    }
+    drop(client);
+    server.stop();
+
+    // 1. The last record torn in the middle (as a crash during its write would leave it).
+    let (_, newest_log) = wal::files::list(&version2, "log").unwrap().pop().unwrap();
+    let (entries, _) = wal::txnlog::scan_log(&newest_log).unwrap();
+    let last = entries.iter().rev().find(|e| e.header.r#type == jute::consts::op::CREATE).unwrap();
+    let cut = last.offset as usize + 20;
+    let bytes = std::fs::read(&newest_log).unwrap();
+    let torn_zxid = last.header.zxid;
+    std::fs::write(&newest_log, &bytes[..cut]).unwrap();
+    let server = Server::start(&dir, port, "");
+    let mut client = Client::connect(server.address);
+    assert!(exists(&mut client, "/t98"));
+    // The torn txn (and what followed it in the file) is not replayed.
+    assert!(!exists(&mut client, "/t99"), "torn txn 0x{torn_zxid:x} was replayed");
+    assert!(log_of(&dir).contains("torn entry"), "{}", log_of(&dir));
+    assert_eq!(client.call(&create("/t99", b"again", 0)).unwrap().header.err, 0);
+    drop(client);
+    server.stop();
+
+    // 2. The newest snapshot corrupt: the previous one and the logs rebuild the same tree.
+    std::thread::sleep(Duration::from_millis(300));
+    let snapshots = wal::files::list(&version2, "snapshot").unwrap();
+    assert!(snapshots.len() >= 2, "{snapshots:?}");
+    let (_, newest_snapshot) = snapshots.last().unwrap().clone();
+    let mut bytes = std::fs::read(&newest_snapshot).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xA5;
+    std::fs::write(&newest_snapshot, &bytes).unwrap();
+    let server = Server::start(&dir, port, "");
+    let mut client = Client::connect(server.address);
+    for i in 0..100 {
+        assert!(exists(&mut client, &format!("/t{i}")), "/t{i}");
+    }
+    assert!(log_of(&dir).contains("trying an older one"), "{}", log_of(&dir));
+    assert_eq!(client.call(&create("/t100", b"", 0)).unwrap().header.err, 0);
+    drop(client);
+    server.stop();
+
+    // 3. A log file in the middle deleted, with no snapshot covering it: refuse to start rather
+    //    than serve a tree missing acknowledged writes.
+    let logs = wal::files::list(&version2, "log").unwrap();
+    assert!(logs.len() >= 3, "{logs:?}");
+    for (zxid, path) in wal::files::list(&version2, "snapshot").unwrap() {
+        if zxid != 0 {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    std::fs::remove_file(&logs[1].1).unwrap();
+    let config = dir.join("zoo.cfg");
+    let status = Command::new(env!("CARGO_BIN_EXE_ferrokeeper"))
+        .arg("serve")
+        .arg(&config)
+        .stdout(std::fs::OpenOptions::new().append(true).open(dir.join("server.log")).unwrap())
+        .stderr(std::fs::OpenOptions::new().append(true).open(dir.join("server.log")).unwrap())
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    assert!(log_of(&dir).contains("are missing from the txn logs"), "{}", log_of(&dir));
+}
