@@ -68,13 +68,14 @@ class Member(h.ServerHandle):
 
 
 class Ensemble:
-    def __init__(self, tmp_path: Path, kinds: List[str]):
+    def __init__(self, tmp_path: Path, kinds: List[str], extra_cfg=None):
         self.members = [Member(kind, tmp_path / f"{kind}-{i + 1}", i + 1) for i, kind in enumerate(kinds)]
         lines = {f"server.{m.sid}": m.server_line() for m in self.members}
         for m in self.members:
             m.cfg.update(lines)
             m.cfg["initLimit"] = "10"
             m.cfg["syncLimit"] = "5"
+            m.cfg.update(extra_cfg or {})
 
     def start(self, first: Optional[List[int]] = None) -> "Ensemble":
         """Start every member; with `first` (sids), those form a quorum before the rest start."""
@@ -121,10 +122,10 @@ class Ensemble:
 def ensemble_factory(request, tmp_path):
     made: List[Ensemble] = []
 
-    def factory(kinds: List[str], first: Optional[List[int]] = None) -> Ensemble:
+    def factory(kinds: List[str], first: Optional[List[int]] = None, extra_cfg=None) -> Ensemble:
         for kind in set(kinds):
             h.require_kind(kind)
-        ensemble = Ensemble(tmp_path / f"e{len(made)}", kinds)
+        ensemble = Ensemble(tmp_path / f"e{len(made)}", kinds, extra_cfg)
         made.append(ensemble)
         request.node._fk_servers = getattr(request.node, "_fk_servers", []) + ensemble.members
         return ensemble.start(first)
@@ -309,3 +310,53 @@ def test_mixed_ensemble_with_java(ensemble_factory, kazoo_factory, case):
             # the ephemerals died with their sessions (closeSession went through the leader)
             assert zk.exists(f"/mixed-eph-{other.sid}") is None, (m, other)
         zk.stop()
+
+
+# (kinds by sid, sids that form the quorum first, kind of the leader, kind of the lagging one)
+SNAP_CASES = {
+    "fk-leader-fk-follower": (["ferrokeeper"] * 3, None, "ferrokeeper", "ferrokeeper"),
+    "java-leader-fk-follower": (["ferrokeeper", "java", "java"], [2, 3], "java", "ferrokeeper"),
+    "fk-leader-java-follower": (["java", "ferrokeeper", "ferrokeeper"], [2, 3], "ferrokeeper", "java"),
+}
+
+
+@pytest.mark.parametrize("case", list(SNAP_CASES), ids=list(SNAP_CASES))
+def test_follower_far_behind_gets_a_snapshot(ensemble_factory, kazoo_factory, case):
+    kinds, first, leader_kind, lagging_kind = SNAP_CASES[case]
+    # No log-based sync, and more than commitLogCount (minimum 500) txns missed: SNAP.
+    ensemble = ensemble_factory(kinds, first, extra_cfg={"snapshotSizeFactor": "-1"})
+    leader = ensemble.leader()
+    assert leader.kind == leader_kind
+    lagging = next(m for m in ensemble.followers() if m.kind == lagging_kind)
+    zk = client_on(kazoo_factory, leader)
+    zk.create("/snap", b"root")
+    zk.create("/snap/eph", b"e", ephemeral=True)
+    lagging.stop(signal.SIGTERM)
+    for i in range(600):
+        zk.create(f"/snap/n{i:04d}", str(i).encode())
+    zk.set_acls("/snap/n0000", [h_acl_world_read()])
+    lagging.launch()
+    ensemble.wait_formed()
+    assert "Getting a snapshot from leader" in lagging.log_text()
+    back = client_on(kazoo_factory, lagging)
+    back.sync("/snap")
+    assert len(back.get_children("/snap")) == 601
+    assert back.get("/snap/n0599")[0] == b"599"
+    assert back.get_acls("/snap/n0000")[0] == [h_acl_world_read()]
+    # the session travelled in the snapshot: its ephemeral is there, and goes when it closes
+    assert back.exists("/snap/eph").ephemeralOwner == zk.client_id[0]
+    zk.stop()
+    zk.close()
+    back.sync("/snap")
+    assert back.exists("/snap/eph") is None
+    # and the snapshot's tree keeps taking the leader's writes
+    writer = client_on(kazoo_factory, leader)
+    writer.create("/snap/after", b"a")
+    back.sync("/snap")
+    assert back.get("/snap/after")[0] == b"a"
+
+
+def h_acl_world_read():
+    from kazoo.security import make_acl
+
+    return make_acl("world", "anyone", read=True)
