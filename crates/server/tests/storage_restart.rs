@@ -173,7 +173,7 @@ fn write_load(
         i += 1;
         let path = format!("{base}/n{i}");
         let data = format!("{writer}:{i}").into_bytes();
-        let result = if i % 3 == 0 {
+        let result = if i % 3 == 2 {
             // A multi: two creates that must land together or not at all.
             let ops = vec![
                 MultiOp::Create(CreateRequest {
