@@ -97,6 +97,14 @@ fn get_data(client: &mut Client, path: &str) -> Result<(Option<Vec<u8>>, Stat), 
     Ok((response.data.map(|d| d.to_vec()), response.stat))
 }
 
+/// The tests here restart servers on the same port; run one at a time so that no other test of
+/// this binary picks that port up while its server is down.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn tempdir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_path_buf();
@@ -105,6 +113,7 @@ fn tempdir() -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn the_tutorial_hello_survives_a_restart() {
+    let _serial = serial();
     let (_guard, dir) = tempdir();
     let port = free_port();
     let server = Server::start(&dir, port, "");
@@ -122,6 +131,7 @@ fn the_tutorial_hello_survives_a_restart() {
 
 #[test]
 fn a_session_reconnecting_within_its_timeout_keeps_its_ephemerals_across_a_crash() {
+    let _serial = serial();
     let (_guard, dir) = tempdir();
     let port = free_port();
     let server = Server::start(&dir, port, "");
@@ -280,6 +290,7 @@ fn crash_rounds(rounds: usize) {
 
 #[test]
 fn kill_dash_nine_under_load_loses_no_acknowledged_write() {
+    let _serial = serial();
     let rounds = std::env::var("FK_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     crash_rounds(rounds);
 }
@@ -293,6 +304,7 @@ fn exists(client: &mut Client, path: &str) -> bool {
 /// record, a corrupt newest snapshot, a missing log file.
 #[test]
 fn a_torn_record_a_corrupt_snapshot_and_a_missing_log_on_restart() {
+    let _serial = serial();
     let (_guard, dir) = tempdir();
     let port = free_port();
     let version2 = dir.join("data/version-2");
