@@ -1,0 +1,468 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: Apache ZooKeeper 3.8 (Debian's package) vs ferrokeeper, in one run.
+
+    python3 benches/compare.py            # full run (about 15 minutes on the 2-core machine)
+    python3 benches/compare.py --quick    # every row, smaller sizes (under 3 minutes)
+    python3 benches/compare.py --smoke    # a few hundred ops: checks the table's shape (CI)
+
+Both servers get equivalent settings: forceSync=yes, tickTime=2000, initLimit=10, syncLimit=5,
+snapCount 100000 unless a row says otherwise, dataDirs side by side under --workdir (same disk),
+the same port layout (client, quorum, election ports in parallel ranges), the admin server off.
+Java runs with -Xmx2g (the 1 M-znode rows need more than zkServer.sh's 1000 MB default to stay
+out of full GCs) and JDK defaults otherwise.
+
+Throughput rows run the same loadgen command (benches/loadgen) against Java and then ferrokeeper
+while both are up, row by row, so the machine's noise hits both sides of a ratio alike. Then,
+one server at a time on standalone servers: RSS idle, RSS with N znodes of 100 B, recovery time
+of those N znodes (start to serving), snapshot size, and the p99 of an open-loop setData load
+while snapshots are written (a small snapCount) vs without. On 3-member loopback ensembles: the
+throughput rows again, and the election time after killing the leader (kill -9 to a new leader
+and a follower both answering srvr with their mode).
+
+Every run is bounded in time; every process started is killed at exit; only 127.0.0.1 is used.
+The table goes to stdout and, as JSON, to <workdir>/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+LOADGEN = ROOT / "target" / "release" / "loadgen"
+FERROKEEPER = ROOT / "target" / "release" / "ferrokeeper"
+JAVA_CP = ["/usr/share/java/zookeeper.jar", "/usr/share/java/slf4j-simple.jar"]
+HOST = "127.0.0.1"
+KINDS = ("java", "ferrokeeper")
+# Port layout: the same offsets for both kinds (client, quorum, election per member).
+BASE_PORT = {"java": 24000, "ferrokeeper": 25000}
+
+PROCESSES: List[subprocess.Popen] = []
+
+
+def cleanup() -> None:
+    for proc in PROCESSES:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            proc.wait(timeout=10)
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def four_letter(port: int, word: str, timeout: float = 2.0) -> str:
+    with socket.create_connection((HOST, port), timeout=timeout) as s:
+        s.sendall(word.encode())
+        chunks = []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def mode_of(port: int) -> Optional[str]:
+    try:
+        for line in four_letter(port, "srvr").splitlines():
+            if line.startswith("Mode: "):
+                return line[6:].strip()
+    except OSError:
+        return None
+    return None
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Server:
+    """One server process (standalone or ensemble member) with its own dataDir and zoo.cfg."""
+
+    def __init__(self, kind: str, workdir: Path, member: int = 0, ensemble: int = 0,
+                 extra: Optional[Dict[str, str]] = None):
+        self.kind, self.member, self.ensemble = kind, member, ensemble
+        self.dir = workdir / (f"{kind}-{member}" if ensemble else f"{kind}-standalone")
+        self.data = self.dir / "data"
+        base = BASE_PORT[kind] + (100 if ensemble else 0)
+        self.port = base + 1 + member
+        self.cfg = {
+            "tickTime": "2000", "initLimit": "10", "syncLimit": "5",
+            "dataDir": str(self.data), "clientPort": str(self.port), "clientPortAddress": HOST,
+            "forceSync": "yes", "snapCount": "100000", "maxClientCnxns": "0",
+            "4lw.commands.whitelist": "*", "admin.enableServer": "false",
+        }
+        for m in range(1, ensemble + 1):
+            self.cfg[f"server.{m}"] = f"{HOST}:{base + 10 + m}:{base + 20 + m}"
+        self.cfg.update(extra or {})
+        self.proc: Optional[subprocess.Popen] = None
+
+    def fresh(self) -> "Server":
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.data.mkdir(parents=True)
+        if self.ensemble:
+            (self.data / "myid").write_text(f"{self.member}\n")
+        return self
+
+    def command(self) -> List[str]:
+        cfg = self.dir / "zoo.cfg"
+        cfg.write_text("".join(f"{k}={v}\n" for k, v in self.cfg.items()))
+        if self.kind == "java":
+            return ["java", "-Xmx2g", "-Dzookeeper.admin.enableServer=false",
+                    "-cp", ":".join(p for p in JAVA_CP if Path(p).exists()),
+                    "org.apache.zookeeper.server.quorum.QuorumPeerMain", str(cfg)]
+        return [str(FERROKEEPER), "serve", str(cfg)]
+
+    def launch(self) -> float:
+        started = time.monotonic()
+        logfile = open(self.dir / "server.log", "ab")
+        self.proc = subprocess.Popen(self.command(), cwd=self.dir, stdin=subprocess.DEVNULL,
+                                     stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+                                     env=dict(os.environ, RUST_LOG="warn"))
+        PROCESSES.append(self.proc)
+        return started
+
+    def wait_serving(self, started: float, timeout: float = 120.0) -> float:
+        """Seconds from `started` until srvr reports a mode (the server serves clients)."""
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} exited ({self.proc.returncode}); see {self.dir}/server.log")
+            if mode_of(self.port):
+                return time.monotonic() - started
+            time.sleep(0.01)
+        raise TimeoutError(f"{self.kind} on {self.port} not serving after {timeout} s")
+
+    def start(self) -> float:
+        return self.wait_serving(self.launch())
+
+    def stop(self, sig=signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+            except OSError:
+                pass
+        self.proc = None
+
+    def rss_kib(self) -> int:
+        return rss_kib(self.proc.pid)
+
+    def snapshots(self) -> List[Path]:
+        return sorted(self.data.rglob("snapshot.*"), key=lambda p: p.stat().st_mtime)
+
+
+def loadgen(servers: List[Server], label: str, timeout: float, **args) -> dict:
+    command = [str(LOADGEN), "--servers", ",".join(f"{HOST}:{s.port}" for s in servers),
+               "--json", "--no-header", "--label", label]
+    for key, value in args.items():
+        flag = "--" + key.replace("_", "-")
+        command += [flag] if value is True else [flag, str(value)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"loadgen failed ({result.returncode}): {' '.join(command)}\n"
+                           f"{result.stdout}\n{result.stderr}")
+    return json.loads(lines[-1])
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: List[dict] = []
+
+    def add(self, section: str, metric: str, java, ferrokeeper, unit: str, target: str = "",
+            better: str = "higher", met_if=None) -> None:
+        ratio = None
+        if isinstance(java, (int, float)) and isinstance(ferrokeeper, (int, float)) and java:
+            ratio = ferrokeeper / java
+        met = ""
+        if met_if is not None and ratio is not None:
+            met = "yes" if met_if(ratio) else "NO"
+        row = dict(section=section, metric=metric, java=java, ferrokeeper=ferrokeeper, unit=unit,
+                   ratio=ratio, target=target, met=met)
+        self.rows.append(row)
+        log(f"{section} | {metric}: java {fmt(java)} fk {fmt(ferrokeeper)} {unit} ratio {fmt(ratio, 2)}")
+
+    def print(self, header: str) -> str:
+        lines = [header, "",
+                 "| section | metric | Java 3.8 | ferrokeeper | unit | fk / Java | target | met |",
+                 "|---|---|---:|---:|---|---:|---|---|"]
+        for r in self.rows:
+            lines.append(f"| {r['section']} | {r['metric']} | {fmt(r['java'])} | {fmt(r['ferrokeeper'])} | "
+                         f"{r['unit']} | {fmt(r['ratio'], 2)} | {r['target']} | {r['met']} |")
+        return "\n".join(lines)
+
+
+def fmt(value, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if digits:
+        return f"{value:.{digits}f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+# ------------------------------------------------------------------------------------------------
+
+def throughput_rows(table: Table, section: str, servers: Dict[str, List[Server]], plan: dict,
+                    ensemble: bool) -> None:
+    """Closed-loop rows and open-loop p99 rows, Java then ferrokeeper for each row."""
+    d = plan["duration"]
+    common = dict(sessions=plan["sessions"], inflight=plan["inflight"], duration=d, warmup=plan["warmup"],
+                  nodes=plan["nodes"])
+    timeout = d + plan["warmup"] + 120
+    # Working set and JIT warm-up (not measured).
+    for kind in KINDS:
+        loadgen(servers[kind], kind, timeout, op="mixed", **dict(common, duration=plan["warmup_run"]))
+    write_target = ">= 3x" if ensemble else ""
+    read_target = ">= 2x" if ensemble else ""
+    measured: Dict[str, dict] = {}
+    for op, size, target, check in plan["rows"]:
+        if op in ("setdata", "create", "multi"):
+            target, check = write_target, (lambda r: r >= 3) if ensemble else None
+        elif op in ("getdata", "exists", "getchildren"):
+            target, check = read_target, (lambda r: r >= 2) if ensemble else None
+        results = {kind: loadgen(servers[kind], kind, timeout, op=op, value_size=size, no_setup=True, **common)
+                   for kind in KINDS}
+        for kind in KINDS:
+            if results[kind]["errors"]:
+                raise RuntimeError(f"{kind} {op}: {results[kind]['errors']} errors")
+        measured[(op, size)] = results
+        name = f"{op} {size} B ({plan['sessions']}x{plan['inflight']})"
+        table.add(section, f"{name} ops/s", results["java"]["ops_per_sec"],
+                  results["ferrokeeper"]["ops_per_sec"], "ops/s", target, met_if=check)
+        table.add(section, f"{name} p99", results["java"]["p99_us"] / 1000,
+                  results["ferrokeeper"]["p99_us"] / 1000, "ms")
+    # p99 at the same offered load: open loop at half of Java's closed-loop throughput.
+    for op in ("setdata", "getdata", "mixed"):
+        if (op, 100) not in measured:
+            continue
+        rate = max(100, round(measured[(op, 100)]["java"]["ops_per_sec"] * 0.5, -2))
+        results = {kind: loadgen(servers[kind], kind, timeout, op=op, value_size=100, no_setup=True,
+                                 rate=rate, **dict(common, inflight=64)) for kind in KINDS}
+        table.add(section, f"{op} p99 at {rate:,.0f} ops/s offered (50% of Java's max)",
+                  results["java"]["p99_us"] / 1000, results["ferrokeeper"]["p99_us"] / 1000, "ms",
+                  "<= 0.33x" if ensemble else "", met_if=(lambda r: r <= 1 / 3) if ensemble else None)
+
+
+def standalone_section(table: Table, workdir: Path, plan: dict) -> None:
+    servers = {kind: [Server(kind, workdir).fresh()] for kind in KINDS}
+    try:
+        rss_idle = {}
+        for kind in KINDS:
+            servers[kind][0].start()
+        time.sleep(2)
+        for kind in KINDS:
+            rss_idle[kind] = servers[kind][0].rss_kib() / 1024
+        table.add("standalone", "RSS idle (fresh start)", rss_idle["java"], rss_idle["ferrokeeper"], "MiB",
+                  "<= 0.1x", "lower", met_if=lambda r: r <= 0.1)
+        throughput_rows(table, "standalone", servers, plan, ensemble=False)
+    finally:
+        for kind in KINDS:
+            servers[kind][0].stop()
+
+
+def big_tree_section(table: Table, workdir: Path, plan: dict) -> None:
+    """One server at a time: N znodes, RSS, recovery, snapshot size, p99 during snapshots."""
+    n = plan["big_nodes"]
+    values: Dict[str, Dict[str, float]] = {k: {} for k in KINDS}
+    for kind in KINDS:
+        server = Server(kind, workdir / "big").fresh()
+        try:
+            server.start()
+            started = time.monotonic()
+            loadgen([server], kind, 1800, op="create", value_size=100, sessions=32, inflight=32,
+                    duration=1200, warmup=0, max_ops=n, nodes=1, children=0)
+            values[kind]["load_s"] = time.monotonic() - started
+            time.sleep(2)
+            values[kind]["rss"] = server.rss_kib() / 1024
+            server.stop()
+            # Recovery: start to serving, from whatever snapshots and logs the run left.
+            server.cfg["snapCount"] = "100000000"
+            values[kind]["recovery"] = server.start()
+            snaps = server.snapshots()
+            values[kind]["snapshot_mib"] = snaps[-1].stat().st_size / 2**20 if snaps else 0.0
+            values[kind]["rss_recovered"] = server.rss_kib() / 1024
+            # p99 of an open-loop setData load without snapshots...
+            rate, d = plan["snap_rate"], plan["snap_duration"]
+            base = loadgen([server], kind, d + 120, op="setdata", value_size=100, sessions=16, inflight=64,
+                           duration=d, warmup=1, rate=rate, nodes=plan["nodes"])
+            values[kind]["p99_base"] = base["p99_us"] / 1000
+            server.stop()
+            # ... and with snapshots taken during it (snapCount so that several happen).
+            server.cfg["snapCount"] = str(max(2, int(rate * d / 3)))
+            before = len(server.snapshots())
+            server.start()
+            after_start = len(server.snapshots())
+            snap = loadgen([server], kind, d + 120, op="setdata", value_size=100, sessions=16, inflight=64,
+                           duration=d, warmup=1, rate=rate, nodes=plan["nodes"], no_setup=True)
+            values[kind]["p99_snap"] = snap["p99_us"] / 1000
+            values[kind]["snapshots_during"] = len(server.snapshots()) - after_start
+            log(f"{kind}: snapshots before {before}, after start {after_start}, "
+                f"during run {values[kind]['snapshots_during']}")
+        finally:
+            server.stop()
+    j, f = values["java"], values["ferrokeeper"]
+    table.add("standalone", f"load {n:,} creates of 100 B (32x32)", j["load_s"], f["load_s"], "s", "", "lower")
+    table.add("standalone", f"RSS with {n:,} znodes of 100 B", j["rss"], f["rss"], "MiB", "<= 0.25x", "lower",
+              met_if=lambda r: r <= 0.25)
+    table.add("standalone", f"RSS after recovering {n:,} znodes", j["rss_recovered"], f["rss_recovered"], "MiB",
+              "<= 0.25x", "lower", met_if=lambda r: r <= 0.25)
+    table.add("standalone", f"recovery of {n:,} znodes (start to serving)", j["recovery"], f["recovery"], "s",
+              "<= 0.2x", "lower", met_if=lambda r: r <= 0.2)
+    table.add("standalone", "newest snapshot size", j["snapshot_mib"], f["snapshot_mib"], "MiB", "", "lower")
+    rate = plan["snap_rate"]
+    table.add("standalone", f"setData p99 at {rate}/s, {n:,} znodes, no snapshot", j["p99_base"], f["p99_base"],
+              "ms", "", "lower")
+    table.add("standalone", f"setData p99 at {rate}/s, {n:,} znodes, snapshots written "
+              f"(java {j['snapshots_during']}, fk {f['snapshots_during']})", j["p99_snap"], f["p99_snap"], "ms",
+              "", "lower")
+    table.add("standalone", "p99 with snapshot / p99 without (each server)", j["p99_snap"] / j["p99_base"],
+              f["p99_snap"] / f["p99_base"], "x", "fk <= 1.2", "lower")
+    table.rows[-1]["met"] = "yes" if f["p99_snap"] / f["p99_base"] <= 1.2 else "NO"
+
+
+def form_ensemble(kind: str, workdir: Path, timeout: float) -> List[Server]:
+    members = [Server(kind, workdir / "ensemble", m, 3).fresh() for m in (1, 2, 3)]
+    starts = [m.launch() for m in members]
+    for member, started in zip(members, starts):
+        member.wait_serving(started, timeout)
+    return members
+
+
+def election_time(members: List[Server], timeout: float = 60.0) -> float:
+    leader = next(m for m in members if mode_of(m.port) == "leader")
+    others = [m for m in members if m is not leader]
+    killed = time.monotonic()
+    leader.stop(signal.SIGKILL)
+    while time.monotonic() - killed < timeout:
+        modes = sorted(mode_of(m.port) or "" for m in others)
+        if modes == ["follower", "leader"]:
+            return time.monotonic() - killed
+        time.sleep(0.005)
+    raise TimeoutError("no new leader")
+
+
+def ensemble_section(table: Table, workdir: Path, plan: dict) -> None:
+    ensembles: Dict[str, List[Server]] = {}
+    try:
+        try:
+            ensembles["ferrokeeper"] = form_ensemble("ferrokeeper", workdir, 30)
+        except (RuntimeError, TimeoutError) as error:
+            log(f"ferrokeeper ensemble did not form: {error}")
+            table.add("ensemble", "all ensemble rows", "pending", "pending", "",
+                      "ferrokeeper quorum mode not available")
+            return
+        ensembles["java"] = form_ensemble("java", workdir, 60)
+        time.sleep(2)
+        table.add("ensemble", "RSS idle, largest member", max(m.rss_kib() for m in ensembles["java"]) / 1024,
+                  max(m.rss_kib() for m in ensembles["ferrokeeper"]) / 1024, "MiB", "<= 0.1x", "lower",
+                  met_if=lambda r: r <= 0.1)
+        throughput_rows(table, "ensemble", ensembles, plan, ensemble=True)
+        times = {kind: [] for kind in KINDS}
+        for attempt in range(plan["elections"]):
+            for kind in KINDS:
+                if attempt:
+                    for m in ensembles[kind]:
+                        m.stop()
+                    ensembles[kind] = form_ensemble(kind, workdir, 60)
+                times[kind].append(election_time(ensembles[kind]))
+        median = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+        table.add("ensemble", f"election after kill -9 of the leader (median of {plan['elections']})",
+                  median["java"], median["ferrokeeper"], "s", "fk <= 1 s", "lower")
+        table.rows[-1]["met"] = "yes" if median["ferrokeeper"] <= 1.0 else "NO"
+    finally:
+        for members in ensembles.values():
+            for m in members:
+                m.stop()
+
+
+PLANS = {
+    "smoke": dict(sessions=2, inflight=2, duration=0.3, warmup=0.1, warmup_run=0.2, nodes=20,
+                  rows=[("setdata", 100, "", None), ("getdata", 100, "", None)],
+                  big_nodes=300, snap_rate=200, snap_duration=0.5, elections=1),
+    "quick": dict(sessions=32, inflight=8, duration=2, warmup=1, warmup_run=4, nodes=1000,
+                  rows=[("setdata", 100, "", None), ("create", 100, "", None), ("getdata", 100, "", None),
+                        ("mixed", 100, "", None)],
+                  big_nodes=100_000, snap_rate=2000, snap_duration=4, elections=1),
+    "full": dict(sessions=32, inflight=8, duration=8, warmup=2, warmup_run=10, nodes=1000,
+                 rows=[("setdata", 100, "", None), ("setdata", 10, "", None), ("setdata", 4096, "", None),
+                       ("create", 100, "", None), ("multi", 100, "", None), ("getdata", 100, "", None),
+                       ("getdata", 4096, "", None), ("exists", 100, "", None), ("getchildren", 100, "", None),
+                       ("mixed", 100, "", None)],
+                 big_nodes=1_000_000, snap_rate=2000, snap_duration=15, elections=3),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller sizes, under 3 minutes")
+    size.add_argument("--smoke", action="store_true", help="a few hundred ops: the table's shape only")
+    parser.add_argument("--workdir", default="/tmp/fk-compare", help="dataDirs and logs (same disk for both)")
+    parser.add_argument("--only", choices=["standalone", "big", "ensemble"], action="append",
+                        help="run only these sections (repeatable)")
+    parser.add_argument("--no-build", action="store_true", help="do not run cargo build --release first")
+    args = parser.parse_args()
+    plan_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    plan = PLANS[plan_name]
+    sections = args.only or ["standalone", "big", "ensemble"]
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "-p", "ferrokeeper", "-p", "loadgen"], cwd=ROOT, check=True)
+    for path in (LOADGEN, FERROKEEPER):
+        if not path.exists():
+            print(f"missing {path}: cargo build --release", file=sys.stderr)
+            return 2
+    if not shutil.which("java") or not Path(JAVA_CP[0]).exists():
+        print("Apache ZooKeeper 3.8 is missing: apt-get install zookeeper", file=sys.stderr)
+        return 2
+    workdir = Path(args.workdir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    began = time.monotonic()
+    load_before = os.getloadavg()
+    table = Table()
+    if "standalone" in sections:
+        standalone_section(table, workdir, plan)
+    if "big" in sections:
+        big_tree_section(table, workdir, plan)
+    if "ensemble" in sections:
+        ensemble_section(table, workdir, plan)
+    load_after = os.getloadavg()
+    header = (f"ferrokeeper / Apache ZooKeeper 3.8, plan '{plan_name}', {os.cpu_count()} cores, "
+              f"load average {load_before[0]:.2f} before / {load_after[0]:.2f} after, "
+              f"{time.monotonic() - began:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(table.print(header))
+    (workdir / "results.json").write_text(json.dumps(dict(header=header, rows=table.rows), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
