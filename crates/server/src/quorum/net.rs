@@ -422,17 +422,16 @@ impl QuorumNet {
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write_loop(write, rx));
-        // Hand the first packet over before the reader starts, so it arrives first.
+        // Registered before the core hears of the learner, so its answer finds the connection;
+        // the first packet is handed over before the reader starts, so it arrives first.
+        let mut connections = self.inner.connections.lock();
         if !deliver(&self.inner.core, Input::Peer { from: sid, message: Message::Quorum(message) }) {
             return;
         }
         let reader =
             tokio::spawn(self.clone().read_loop(read, buffer, sid, generation, Direction::FromLearner));
-        let old = self
-            .inner
-            .connections
-            .lock()
-            .insert(sid, QuorumConnection { generation, tx, tasks: vec![writer, reader] });
+        let old = connections.insert(sid, QuorumConnection { generation, tx, tasks: vec![writer, reader] });
+        drop(connections);
         if let Some(old) = old {
             for task in old.tasks {
                 task.abort();
