@@ -363,3 +363,64 @@ def h_acl_world_read():
     from kazoo.security import make_acl
 
     return make_acl("world", "anyone", read=True)
+
+
+def test_sessions_are_kept_alive_and_expired_by_the_leader(ensemble_factory, kazoo_factory):
+    import zkproto
+
+    ensemble = ensemble_factory(["ferrokeeper"] * 3)
+    leader = ensemble.leader()
+    follower, other = ensemble.followers()
+    # a live session on a follower: its pings reach the leader through the follower's PING
+    # replies, so the leader never expires it
+    alive = kazoo_factory(follower.hosts, timeout=2.0)
+    alive.create("/alive", b"", ephemeral=True)
+    # a session on the other follower whose client vanishes without closeSession
+    raw = zkproto.RawSession(h.HOST, other.port, timeout_ms=2000)
+    assert raw.create("/vanishing", b"", flags=zkproto.EPHEMERAL).err == 0
+    vanished_at = time.monotonic()
+    raw.close()
+    observer = client_on(kazoo_factory, leader)
+    deadline = vanished_at + 15
+    while time.monotonic() < deadline and observer.exists("/vanishing") is not None:
+        time.sleep(0.1)
+    expired_after = time.monotonic() - vanished_at
+    assert observer.exists("/vanishing") is None, "the leader did not expire the vanished session"
+    print(f"\nsession of 2000 ms expired by the leader {expired_after:.2f} s after its client vanished")
+    assert expired_after >= 1.5
+    for m in (follower, other):
+        zk = client_on(kazoo_factory, m)
+        zk.sync("/")
+        assert zk.exists("/vanishing") is None
+        zk.stop()
+    time.sleep(max(0.0, 6.0 - (time.monotonic() - vanished_at)))
+    assert alive.connected
+    assert observer.exists("/alive") is not None, "a live session on a follower was expired"
+
+
+def test_member_without_quorum_stops_serving(ensemble_factory, kazoo_factory):
+    ensemble = ensemble_factory(["ferrokeeper"] * 3)
+    survivor = ensemble.followers()[0]
+    zk = client_on(kazoo_factory, survivor)
+    zk.create("/q", b"")
+    for m in ensemble.members:
+        if m is not survivor:
+            m.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    srvr = ""
+    while time.monotonic() < deadline:
+        srvr = survivor.four_letter("srvr")
+        if "not currently serving" in srvr:
+            break
+        time.sleep(0.1)
+    assert srvr == "This ZooKeeper instance is not currently serving requests\n"
+    assert "imok" == survivor.four_letter("ruok")
+    # clients are disconnected and cannot get a session
+    from kazoo.client import KazooClient
+    from kazoo.handlers.threading import KazooTimeoutError
+
+    fresh = KazooClient(hosts=survivor.hosts, timeout=2.0, connection_retry={"max_tries": 1})
+    with pytest.raises(KazooTimeoutError):
+        fresh.start(timeout=2)
+    fresh.stop()
+    fresh.close()
