@@ -17,6 +17,15 @@
 //! map is persistent, so this is O(sessions + ACLs), not O(nodes)) and hands the view to the
 //! snapshot thread. The core never waits for a snapshot; one runs at a time.
 //!
+//! # Digests
+//!
+//! With `digest.enabled` (the default, as in Java) each logged txn carries the tree digest it
+//! leaves, as 3.8 logs it. The writer thread keeps its own copy of the tree, applies each txn
+//! to it just before appending it and logs that copy's digest: exact by construction, since
+//! the core applies the same txns in the same order. The copy starts as a clone of the
+//! recovered tree and shares every node it has not changed with the core's (persistent map);
+//! the price is a second apply per txn on the writer thread.
+//!
 //! # Disk failures
 //!
 //! A failed write or fsync (ENOSPC, EIO) poisons the log: the txns of that batch and every
@@ -28,7 +37,7 @@ use crate::core::{CoreMessage, Persister};
 use crate::settings::Settings;
 use datatree::tree::snapshot::SnapshotView;
 use datatree::DataTree;
-use jute::txn::{TxnBody, TxnHeader};
+use jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -181,9 +190,13 @@ pub fn start(
     let policy = SnapshotPolicy::new(settings.snap_count, settings.snap_size_bytes, seed);
     let writer_shared = shared.clone();
     let limits = (settings.max_batch.max(1), settings.log_size_limit_bytes);
+    // digest.enabled: the writer keeps its own copy of the tree, one txn ahead of the core's,
+    // to log the digest each txn leaves (the copy shares every unchanged node with the core's
+    // tree: the node map is persistent).
+    let shadow = settings.digest_enabled.then(|| recovered.tree.clone());
     std::thread::Builder::new()
         .name("txn-log-writer".into())
-        .spawn(move || write_loop(writer, policy, txns_rx, core, writer_shared, limits))?;
+        .spawn(move || write_loop(writer, policy, txns_rx, core, writer_shared, limits, shadow))?;
 
     let snap_dir = dirs.snap_dir.clone();
     let snap_shared = shared.clone();
@@ -226,6 +239,7 @@ fn write_loop(
     core: mpsc::UnboundedSender<CoreMessage>,
     shared: Arc<Shared>,
     (max_batch, log_size_limit): (usize, Option<u64>),
+    mut shadow: Option<DataTree>,
 ) {
     let mut since_snapshot_txns = 0u64;
     let mut since_snapshot_bytes = 0u64;
@@ -242,7 +256,8 @@ fn write_loop(
         let bytes_before = writer.current_file_bytes();
         let mut outcome = Ok(());
         for (header, body) in &batch {
-            outcome = writer.append(header, body, None);
+            let digest = shadow.as_mut().and_then(|tree| logged_digest(tree, header, body));
+            outcome = writer.append(header, body, digest.as_ref());
             if outcome.is_err() {
                 break;
             }
@@ -284,6 +299,15 @@ fn write_loop(
     if let Err(error) = writer.sync() {
         tracing::error!("Final txn log sync failed: {}", error);
     }
+}
+
+/// Java's TxnDigest for a txn: the tree digest once it is applied; error txns carry none (as
+/// 3.8 logs them). `tree` is the writer's copy, which applies every txn in log order, exactly
+/// as the core will.
+fn logged_digest(tree: &mut DataTree, header: &TxnHeader, body: &TxnBody) -> Option<TxnDigest> {
+    tree.apply(header, body);
+    (header.r#type != jute::consts::op::ERROR)
+        .then(|| TxnDigest { version: datatree::tree::digest::DIGEST_VERSION, tree_digest: tree.digest() })
 }
 
 fn fail(shared: &Shared, error: &WalError) {

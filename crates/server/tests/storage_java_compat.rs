@@ -84,7 +84,7 @@ fn start(kind: &str, dir: &Path, extra: &str) -> (Proc, SocketAddr) {
             "-Dzookeeper.admin.enableServer=false",
             "-Xmx512m",
             "-cp",
-            "/usr/share/java/*",
+            &java_classpath(),
             "org.apache.zookeeper.server.quorum.QuorumPeerMain",
         ]);
         c
@@ -98,6 +98,27 @@ fn start(kind: &str, dir: &Path, extra: &str) -> (Proc, SocketAddr) {
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     wait_serving(address, &mut child, dir);
     (Proc(child), address)
+}
+
+/// Debian's jars with slf4j-simple as the only logging binding (`/usr/share/java/*` picks the
+/// NOP one), so that Java's log shows what it checked while loading our files.
+fn java_classpath() -> String {
+    let mut jars: Vec<String> = std::fs::read_dir("/usr/share/java")
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path().display().to_string())
+                .filter(|p| p.ends_with(".jar"))
+                .filter(|p| {
+                    !["slf4j-nop", "slf4j-log4j12", "slf4j-jcl", "slf4j-jdk14", "maven3-slf4j-provider"]
+                        .iter()
+                        .any(|binding| p.contains(binding))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    jars.sort();
+    jars.join(":")
 }
 
 /// Sends every request before reading any reply; returns the error codes in order.
@@ -307,10 +328,16 @@ fn java_serves_the_tree_ferrokeeper_wrote() {
     copy_dir(&ours, &java_dir);
     let (_java, java_address) = start("java", &java_dir, extra);
     let java_tree = read_tree(java_address);
+    let java_log = std::fs::read_to_string(java_dir.join("server.log")).unwrap();
+    assert!(java_log.contains("txns loaded in"), "Java logs its load: {java_log}");
+    assert!(!java_log.contains("Digests are not matching"), "Java checked our digests: {java_log}");
+    assert!(!java_log.to_lowercase().contains("mismatch"), "{java_log}");
     let fk_dir = root.path().join("fk");
     copy_dir(&ours, &fk_dir);
     let (_fk, fk_address) = start("ferrokeeper", &fk_dir, extra);
     let fk_tree = read_tree(fk_address);
+    let fk_log = std::fs::read_to_string(fk_dir.join("server.log")).unwrap();
+    assert!(!fk_log.contains("does not match the tree"), "our logged digests are the tree's: {fk_log}");
     for (path, node) in &expected {
         assert_eq!(java_tree.get(path), Some(node), "Java's view of {path}");
     }

@@ -221,6 +221,13 @@ fn crash_rounds(rounds: usize) {
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     for round in 0..rounds {
         let server = Server::start(&dir, port, extra);
+        // Every TxnDigest we logged matched the tree when replayed.
+        let full_log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+        assert!(
+            !full_log.contains("does not match the tree"),
+            "round {round}: digest mismatch\n{}",
+            log_of(&dir)
+        );
         // Everything acknowledged in earlier rounds is there.
         let mut checker = Client::connect(server.address);
         for (path, data) in &all.values {

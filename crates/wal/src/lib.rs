@@ -32,13 +32,13 @@
 //! - `benches/wal.rs` (`cargo bench -p wal --bench wal`): group commit against the raw fsync
 //!   rate, snapshot and recovery of 1M znodes, and Java's recovery of the same data dirs.
 //!
-//! # Where we differ from Java 3.8, on purpose
+//! # Where we differ from Java 3.8, on purpose (and one where we do not)
 //!
-//! - **No TxnDigest after logged txns.** 3.8 appends one to every txn but error txns; Java
-//!   reads logs without it (the digest is optional on read, and only compared when present).
-//!   A digest must be the tree's digest *after* the txn, known when the txn is appended, i.e.
-//!   before it is applied; prep does not compute it yet, and a wrong one would make Java report
-//!   digest mismatches. Snapshots do carry their (exact) ZxidDigest.
+//! - TxnDigests are what 3.8 writes (after every txn but error txns), computed exactly: the
+//!   server's log writer applies each txn to its own copy of the tree (structurally shared
+//!   with the core's) before logging it. Recovery checks them as Java's compareDigest does;
+//!   Java's own logs check out against our tree (`tests/java_golden.rs`), and Java loading ours
+//!   reports no mismatch (`storage_java_compat.rs`).
 //! - **Snapshots are not fuzzy**: they are a frozen view of the tree after one txn, so the
 //!   ZxidDigest names the snapshot's own zxid and Java checks it right after loading. Children
 //!   are written in name order (Java: HashSet order), sessions in id order; readers don't care.

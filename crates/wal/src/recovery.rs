@@ -39,6 +39,9 @@ pub struct Recovered {
     pub torn: Vec<TornTail>,
     /// Sessions whose ephemerals were deleted because the session was gone.
     pub orphan_sessions: Vec<i64>,
+    /// Logged txns whose TxnDigest did not match the tree after replaying them (Java's
+    /// compareDigest; only checked once the tree is past a fuzzy snapshot's digest zxid).
+    pub digest_mismatches: u64,
     pub elapsed: Duration,
 }
 
@@ -122,6 +125,7 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
     let mut iterator = read_from(log_dir, snapshot_zxid + 1)?;
     let mut last_zxid = snapshot_zxid;
     let mut replayed = 0u64;
+    let mut digest_mismatches = 0u64;
     let mut last_progress = Instant::now();
     while let Some((entry, path)) = iterator.next_entry()? {
         let zxid = entry.header.zxid;
@@ -149,6 +153,20 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
                 compare_digest(&tree, digest, zxid);
                 pending_digest = None;
             }
+        } else if let Some(logged) = &entry.digest {
+            // Java's compareDigest: only outside a fuzzy snapshot's window, same version only.
+            if logged.version == datatree::tree::digest::DIGEST_VERSION && logged.tree_digest != tree.digest()
+            {
+                if digest_mismatches == 0 {
+                    tracing::warn!(
+                        "Digest in the log does not match the tree at zxid 0x{:x}: logged {:x}, tree {:x}",
+                        zxid,
+                        logged.tree_digest,
+                        tree.digest()
+                    );
+                }
+                digest_mismatches += 1;
+            }
         }
         if last_progress.elapsed() >= Duration::from_secs(5) {
             last_progress = Instant::now();
@@ -161,6 +179,9 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
             last_zxid,
             digest.zxid
         );
+    }
+    if digest_mismatches > 0 {
+        tracing::warn!("{} logged txns did not match the tree's digest after replay", digest_mismatches);
     }
     let torn = iterator.torn().to_vec();
     for tail in &torn {
@@ -216,6 +237,7 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
         txns_replayed: replayed,
         torn,
         orphan_sessions,
+        digest_mismatches,
         elapsed,
     })
 }

@@ -71,6 +71,8 @@ fn replaying_java_log_over_java_snapshot_0_gives_java_snapshot_39() {
     let replayed = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
     assert_eq!(replayed.last_zxid, 0x39);
     assert_eq!(replayed.txns_replayed, 57);
+    // Every TxnDigest Java logged is the digest our tree has after replaying that txn.
+    assert_eq!(replayed.digest_mismatches, 0);
     let expected = read_snapshot(&golden().join("snapshot.39")).unwrap().tree;
     let nodes = |tree: &datatree::DataTree| {
         tree.nodes_depth_first()

@@ -358,3 +358,23 @@ fn a_log_cut_in_its_first_entry_or_header_is_removed_and_its_name_reused() {
         assert_same_tree(&again.tree, &expected_tree(21));
     }
 }
+
+#[test]
+fn logged_digests_are_checked_on_replay() {
+    for wrong in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = TxnLogWriter::new(dir.path(), small_prealloc());
+        let mut tree = DataTree::new();
+        for zxid in 1..=100 {
+            let (h, b) = txn(zxid);
+            tree.apply(&h, &b);
+            let tree_digest = if wrong && zxid == 50 { tree.digest() ^ 1 } else { tree.digest() };
+            let digest = jute::txn::TxnDigest { version: 2, tree_digest };
+            writer.append(&h, &b, Some(&digest)).unwrap();
+        }
+        writer.sync().unwrap();
+        let recovered = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
+        assert_eq!(recovered.digest_mismatches, u64::from(wrong));
+        assert_same_tree(&recovered.tree, &tree);
+    }
+}
