@@ -424,3 +424,36 @@ def test_member_without_quorum_stops_serving(ensemble_factory, kazoo_factory):
         fresh.start(timeout=2)
     fresh.stop()
     fresh.close()
+
+
+def test_snapshots_and_whole_ensemble_restart(ensemble_factory, kazoo_factory):
+    ensemble = ensemble_factory(["ferrokeeper"] * 3, extra_cfg={"snapCount": "50"})
+    zk = kazoo_factory(ensemble.hosts())
+    zk.ensure_path("/r")
+    for i in range(200):
+        zk.create(f"/r/n{i:03d}", str(i).encode())
+    zk.stop()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        snapshots = {m.sid: sorted(p.name for p in (m.data_dir / "version-2").glob("snapshot.*"))
+                     for m in ensemble.members}
+        if all(len(names) >= 3 for names in snapshots.values()):
+            break
+        time.sleep(0.1)
+    assert all(len(names) >= 3 for names in snapshots.values()), snapshots
+    epochs = {m.sid: (m.data_dir / "version-2" / "currentEpoch").read_text() for m in ensemble.members}
+    assert set(epochs.values()) == {"1"}, epochs
+    for m in ensemble.members:
+        m.stop(signal.SIGTERM)
+    for m in ensemble.members:
+        m.launch()
+    ensemble.wait_formed()
+    for m in ensemble.members:
+        zk = client_on(kazoo_factory, m)
+        zk.sync("/r")
+        assert len([c for c in zk.get_children("/r") if c.startswith("n")]) == 200
+        assert zk.get("/r/n199")[0] == b"199"
+        zk.create(f"/r/after-{m.sid}", b"")
+        zk.stop()
+    epochs = {m.sid: (m.data_dir / "version-2" / "currentEpoch").read_text() for m in ensemble.members}
+    assert set(epochs.values()) == {"2"}, epochs

@@ -13,9 +13,9 @@
 
 use super::*;
 use crate::quorum::net::{ElectionNet, QuorumNet};
-use crate::quorum::storage::Job;
+use crate::quorum::storage::{Handles, Job};
 use crate::quorum::Input;
-use std::sync::mpsc as std_mpsc;
+use std::sync::atomic::Ordering;
 use zab::{Event, Message, Node, QuorumMessage, Ready, ServerState, Sid, Zxid};
 
 /// A connection whose createSession / reconnect waits for the leader.
@@ -49,8 +49,11 @@ pub(crate) struct QuorumSide {
     node: Node,
     election: ElectionNet,
     net: QuorumNet,
-    jobs: std_mpsc::Sender<Job>,
+    storage: Handles,
     next_token: u64,
+    /// The zxid of the last snapshot this server took (history before it may be forgotten
+    /// when the next one is taken).
+    last_snapshot_zxid: i64,
     queue: VecDeque<PendingReady>,
     clock: Instant,
     connects: HashMap<i64, PendingConnect>,
@@ -83,7 +86,7 @@ impl Core {
         restored: zab::Restored,
         election: ElectionNet,
         net: QuorumNet,
-        jobs: std_mpsc::Sender<Job>,
+        storage: Handles,
     ) {
         let clock = Instant::now();
         let (node, ready) = Node::new(config, restored, 0);
@@ -91,8 +94,9 @@ impl Core {
             node,
             election,
             net,
-            jobs,
+            storage,
             next_token: 1,
+            last_snapshot_zxid: 0,
             queue: VecDeque::new(),
             clock,
             connects: HashMap::new(),
@@ -169,7 +173,7 @@ impl Core {
         let persist = std::mem::take(&mut ready.persist);
         let done = persist.is_empty();
         if !done {
-            let _ = q.jobs.send(Job { token, persist });
+            let _ = q.storage.jobs.send(Job { token, persist });
         }
         q.queue.push_back(PendingReady { token, done, ready, tree: None });
         self.run_done_readies();
@@ -198,6 +202,32 @@ impl Core {
         }
         for event in ready.events {
             self.on_zab_event(event);
+        }
+        self.maybe_snapshot();
+    }
+
+    /// The log rolled: freeze the tree (O(1)) for the snapshot thread, and let Zab forget the
+    /// history before the previous snapshot (a learner further behind gets a SNAP).
+    fn maybe_snapshot(&mut self) {
+        let Some(q) = self.quorum.as_mut() else { return };
+        let shared = &q.storage.shared;
+        if !shared.snapshot_wanted.load(Ordering::Acquire) {
+            return;
+        }
+        shared.snapshot_wanted.store(false, Ordering::Release);
+        if shared.snapshot_running.swap(true, Ordering::AcqRel) {
+            tracing::warn!("Too busy to snap, skipping");
+            return;
+        }
+        let view = self.tree.snapshot_view();
+        let zxid = view.zxid();
+        let forget = q.last_snapshot_zxid.min(q.node.zab().last_committed.0);
+        if forget > q.node.zab().history.base().0 {
+            q.node.compact(Zxid(forget));
+        }
+        q.last_snapshot_zxid = zxid;
+        if q.storage.snapshots.send(view).is_err() {
+            shared.snapshot_running.store(false, Ordering::Release);
         }
     }
 

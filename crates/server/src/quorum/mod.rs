@@ -92,7 +92,7 @@ pub async fn run_quorum_with(
         tracing::error!("Unable to load the quorum state on disk: {}", error);
         std::io::Error::other(error.to_string())
     })?;
-    let jobs = storage::start(&dirs, &settings.storage, recovered.last_zxid, core_tx.clone())?;
+    let storage = storage::start(&dirs, &settings.storage, recovered.last_zxid, core_tx.clone())?;
 
     let peers: HashMap<Sid, net::PeerAddress> = config
         .servers
@@ -122,7 +122,7 @@ pub async fn run_quorum_with(
 
     let mut core = Core::new(settings.clone(), Box::new(NoPersister), stats);
     core.restore(recovered.tree);
-    core.start_quorum(zab_config(&config, my_id), restored, election, quorum, jobs);
+    core.start_quorum(zab_config(&config, my_id), restored, election, quorum, storage);
     tokio::spawn(async move {
         while let Some(message) = core_rx.recv().await {
             core.handle(message);

@@ -4,18 +4,26 @@
 //! The core holds back the rest of a batch (applies, messages, events) until its job is done, so
 //! an ACK, ACKEPOCH or NEWLEADER-ACK never leaves before what it acknowledges is on disk.
 //!
+//! Every ~snapCount txns (Java's randomised trigger) the log rolls and [`Shared::snapshot_wanted`]
+//! is set: the core freezes its tree after its next applies and the snapshot thread writes it
+//! (the core never waits). Autopurge runs as in standalone mode.
+//!
 //! TRUNC and SNAP change the data tree: the thread rebuilds it (recovery after a truncation, the
 //! leader's stream after SNAP) and hands it back with the job's completion.
 
 use crate::core::CoreMessage;
 use crate::quorum::Input;
 use crate::storage::{Dirs, StorageSettings};
+use datatree::tree::snapshot::SnapshotView;
 use datatree::DataTree;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 use wal::files::{ACCEPTED_EPOCH, CURRENT_EPOCH, LOG_PREFIX};
 use wal::txnlog::{LogFileReader, LogOptions, TxnLogWriter};
+use wal::SnapshotPolicy;
 use wal::WalError;
 use zab::Persist;
 
@@ -26,13 +34,32 @@ pub struct Job {
     pub persist: Vec<Persist>,
 }
 
-/// Starts the thread; `last_zxid` is the last txn of the recovered log.
+/// What the storage thread and the core share.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// The log rolled: the core should snapshot its tree after its next applies.
+    pub snapshot_wanted: AtomicBool,
+    /// A snapshot is being written (one at a time).
+    pub snapshot_running: AtomicBool,
+}
+
+/// The storage thread's handles.
+#[derive(Debug)]
+pub struct Handles {
+    pub jobs: std_mpsc::Sender<Job>,
+    pub snapshots: std_mpsc::Sender<SnapshotView>,
+    pub shared: Arc<Shared>,
+}
+
+/// Starts the storage, snapshot and autopurge threads; `last_zxid` is the last txn of the
+/// recovered log.
 pub fn start(
     dirs: &Dirs,
     settings: &StorageSettings,
     last_zxid: i64,
     core: mpsc::UnboundedSender<CoreMessage>,
-) -> std::io::Result<std_mpsc::Sender<Job>> {
+) -> std::io::Result<Handles> {
+    let shared = Arc::new(Shared::default());
     let (jobs_tx, jobs_rx) = std_mpsc::channel::<Job>();
     let options = LogOptions {
         prealloc_bytes: settings.prealloc_bytes,
@@ -41,8 +68,24 @@ pub fn start(
     };
     let dirs = dirs.clone();
     let digest_enabled = settings.digest_enabled;
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+    let policy = SnapshotPolicy::new(settings.snap_count, settings.snap_size_bytes, seed);
+    let storage_shared = shared.clone();
+    let snap_dir = dirs.snap_dir.clone();
+    let purge_dirs = dirs.clone();
     std::thread::Builder::new().name("zab-storage".into()).spawn(move || {
-        let mut storage = Storage { dirs, options, digest_enabled, writer: None, last_zxid };
+        let mut storage = Storage {
+            dirs,
+            options,
+            digest_enabled,
+            writer: None,
+            last_zxid,
+            policy,
+            since_snapshot_txns: 0,
+            since_snapshot_bytes: 0,
+            shared: storage_shared,
+        };
         while let Ok(first) = jobs_rx.recv() {
             let mut batch = vec![first];
             while let Ok(job) = jobs_rx.try_recv() {
@@ -55,7 +98,7 @@ pub fn start(
                     Err(error) => return storage.fail(&error),
                 }
             }
-            if let Err(error) = storage.sync() {
+            if let Err(error) = storage.sync().and_then(|()| storage.maybe_roll()) {
                 return storage.fail(&error);
             }
             for (token, tree) in done {
@@ -65,7 +108,41 @@ pub fn start(
             }
         }
     })?;
-    Ok(jobs_tx)
+
+    let (snap_tx, snap_rx) = std_mpsc::channel::<SnapshotView>();
+    let snapshot_shared = shared.clone();
+    std::thread::Builder::new().name("snapshot".into()).spawn(move || {
+        while let Ok(view) = snap_rx.recv() {
+            tracing::info!(
+                "Creating snapshot: {}",
+                snap_dir.join(wal::files::snapshot_name(view.zxid())).display()
+            );
+            match wal::snapshot::write_snapshot(&view, &snap_dir, digest_enabled, true) {
+                Ok(written) => tracing::info!(
+                    "Snapshot taken in {} ms ({} nodes, {} bytes)",
+                    written.elapsed.as_millis(),
+                    written.nodes,
+                    written.bytes
+                ),
+                Err(error) => tracing::error!("Snapshot failed: {}", error),
+            }
+            drop(view);
+            snapshot_shared.snapshot_running.store(false, Ordering::Release);
+        }
+    })?;
+
+    if settings.purge_interval_hours > 0 {
+        let retain = settings.purge_retain;
+        let interval = std::time::Duration::from_secs(u64::from(settings.purge_interval_hours) * 3600);
+        std::thread::Builder::new().name("purge".into()).spawn(move || loop {
+            match wal::purge::purge(&purge_dirs.snap_dir, &purge_dirs.log_dir, retain) {
+                Ok(deleted) => tracing::info!("Purge task completed: {} files removed.", deleted.len()),
+                Err(error) => tracing::error!("Error occurred while purging: {}", error),
+            }
+            std::thread::sleep(interval);
+        })?;
+    }
+    Ok(Handles { jobs: jobs_tx, snapshots: snap_tx, shared })
 }
 
 struct Storage {
@@ -74,6 +151,10 @@ struct Storage {
     digest_enabled: bool,
     writer: Option<TxnLogWriter>,
     last_zxid: i64,
+    policy: SnapshotPolicy,
+    since_snapshot_txns: u64,
+    since_snapshot_bytes: u64,
+    shared: Arc<Shared>,
 }
 
 impl Storage {
@@ -91,6 +172,21 @@ impl Storage {
             Some(writer) => writer.sync(),
             None => Ok(()),
         }
+    }
+
+    /// Java's SyncRequestProcessor: after ~snapCount txns, roll the log and ask for a snapshot.
+    fn maybe_roll(&mut self) -> Result<(), WalError> {
+        if !self.policy.should_snapshot(self.since_snapshot_txns, self.since_snapshot_bytes) {
+            return Ok(());
+        }
+        if let Some(writer) = &mut self.writer {
+            writer.roll()?;
+        }
+        self.policy.reset_randomness();
+        self.since_snapshot_txns = 0;
+        self.since_snapshot_bytes = 0;
+        self.shared.snapshot_wanted.store(true, Ordering::Release);
+        Ok(())
     }
 
     fn fail(&self, error: &WalError) {
@@ -115,8 +211,13 @@ impl Storage {
                         wal::txnlog::decode_payload(&txn.data).map_err(|reason| {
                             WalError::Usage(format!("undecodable txn 0x{:x}: {reason}", txn.zxid.0))
                         })?;
-                    self.writer().append(&header, &body, digest.as_ref())?;
+                    let writer = self.writer();
+                    let before = writer.current_file_bytes();
+                    writer.append(&header, &body, digest.as_ref())?;
+                    let grown = writer.current_file_bytes().saturating_sub(before);
                     self.last_zxid = header.zxid;
+                    self.since_snapshot_txns += 1;
+                    self.since_snapshot_bytes += grown;
                 }
                 Persist::Truncate(zxid) => {
                     self.sync()?;
