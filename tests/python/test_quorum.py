@@ -31,15 +31,19 @@ FORM_TIMEOUT_S = 60.0
 class Member(h.ServerHandle):
     """One ensemble member: a ServerHandle with server.N lines and a myid file."""
 
-    def __init__(self, kind: str, workdir: Path, sid: int, tick_time: int = 500):
+    def __init__(self, kind: str, workdir: Path, sid: int, tick_time: int = 500, observer: bool = False):
         super().__init__(kind, workdir, tick_time=tick_time)
         self.sid = sid
+        self.observer = observer
+        if observer:
+            self.cfg["peerType"] = "observer"
         self.quorum_port = h.free_port()
         self.election_port = h.free_port()
         (self.data_dir / "myid").write_text(f"{sid}\n")
 
     def server_line(self) -> str:
-        return f"{h.HOST}:{self.quorum_port}:{self.election_port}"
+        role = ":observer" if self.observer else ""
+        return f"{h.HOST}:{self.quorum_port}:{self.election_port}{role}"
 
     def mode(self) -> Optional[str]:
         try:
@@ -70,7 +74,9 @@ class Member(h.ServerHandle):
 
 class Ensemble:
     def __init__(self, tmp_path: Path, kinds: List[str], extra_cfg=None):
-        self.members = [Member(kind, tmp_path / f"{kind}-{i + 1}", i + 1) for i, kind in enumerate(kinds)]
+        # a kind ending in "-observer" is an observer of that kind
+        self.members = [Member(kind.split("-")[0], tmp_path / f"{kind}-{i + 1}", i + 1, observer=kind.endswith("-observer"))
+                        for i, kind in enumerate(kinds)]
         lines = {f"server.{m.sid}": m.server_line() for m in self.members}
         for m in self.members:
             m.cfg.update(lines)
@@ -96,7 +102,7 @@ class Ensemble:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             modes = [m.mode() for m in members]
-            if all(mode in ("leader", "follower") for mode in modes) and modes.count("leader") == 1:
+            if all(mode in ("leader", "follower", "observer") for mode in modes) and modes.count("leader") == 1:
                 # a started process registers itself once _start_once returned
                 if all(m.proc is not None for m in members):
                     return
@@ -125,7 +131,7 @@ def ensemble_factory(request, tmp_path):
 
     def factory(kinds: List[str], first: Optional[List[int]] = None, extra_cfg=None) -> Ensemble:
         for kind in set(kinds):
-            h.require_kind(kind)
+            h.require_kind(kind.split("-")[0])
         ensemble = Ensemble(tmp_path / f"e{len(made)}", kinds, extra_cfg)
         made.append(ensemble)
         request.node._fk_servers = getattr(request.node, "_fk_servers", []) + ensemble.members
@@ -457,3 +463,45 @@ def test_snapshots_and_whole_ensemble_restart(ensemble_factory, kazoo_factory):
         zk.stop()
     epochs = {m.sid: (m.data_dir / "version-2" / "currentEpoch").read_text() for m in ensemble.members}
     assert set(epochs.values()) == {"2"}, epochs
+
+
+def test_five_members_survive_two_failures(ensemble_factory, kazoo_factory):
+    ensemble = ensemble_factory(["ferrokeeper"] * 5)
+    zk = kazoo_factory(ensemble.hosts(), connection_retry={"max_tries": -1, "delay": 0.05, "max_delay": 0.5})
+    zk.create("/five", b"0")
+    for round_number in (1, 2):
+        leader = ensemble.leader()
+        killed_at = time.monotonic()
+        leader.stop(signal.SIGKILL)
+        survivors = [m for m in ensemble.members if m.is_running()]
+        ensemble.wait_formed(survivors)
+        print(f"\n5 members, kill -9 of leader {leader.sid}: new leader after {time.monotonic() - killed_at:.2f} s")
+        zk.set("/five", str(round_number).encode())
+    for m in ensemble.members:
+        if m.is_running():
+            reader = client_on(kazoo_factory, m)
+            reader.sync("/five")
+            assert reader.get("/five")[0] == b"2"
+            reader.stop()
+
+
+OBSERVER_CASES = {
+    "fk-observer-of-fk": ["ferrokeeper"] * 3 + ["ferrokeeper-observer"],
+    "fk-observer-of-java": ["java"] * 3 + ["ferrokeeper-observer"],
+    "java-observer-of-fk": ["ferrokeeper"] * 3 + ["java-observer"],
+}
+
+
+@pytest.mark.parametrize("case", list(OBSERVER_CASES), ids=list(OBSERVER_CASES))
+def test_observer_reads_writes_and_forwards(ensemble_factory, kazoo_factory, case):
+    ensemble = ensemble_factory(OBSERVER_CASES[case])
+    observer = ensemble.members[3]
+    assert observer.mode() == "observer"
+    assert "zk_synced_followers\t2" in ensemble.leader().four_letter("mntr")
+    zk = client_on(kazoo_factory, observer)
+    zk.create("/via-observer", b"o")
+    leader_client = client_on(kazoo_factory, ensemble.leader())
+    leader_client.create("/via-leader", b"l")
+    zk.sync("/")
+    assert zk.get("/via-leader")[0] == b"l"
+    assert leader_client.get("/via-observer")[0] == b"o"
