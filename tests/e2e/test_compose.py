@@ -79,7 +79,14 @@ def test_one_command_brings_up_three_members_with_their_own_volumes(compose):
     def all_healthy():
         return all(health(c) == "healthy" for c in members.values())
     dz.wait_for("the compose members to be healthy (image HEALTHCHECK)", all_healthy, 90, interval=1)
-    note(f"compose: 3 members healthy {time.monotonic() - start:.0f}s after `up`")
+    # ready = serving (leader/follower, or standalone): what k8s/zookeeper.yaml's readiness probe runs
+    for name, container in members.items():
+        dz.wait_for(f"{name} to serve", lambda: dz.docker(
+            "exec", container, "zookeeper-ready", "--quorum", "2181", check=False).returncode == 0, 90, 1)
+    modes = {name: next((l[6:] for l in dz.docker("exec", c, "sh", "-c", "printf srvr | nc 127.0.0.1 2181")
+                         .stdout.splitlines() if l.startswith("Mode: ")), None)
+             for name, c in members.items()}
+    note(f"compose: 3 members healthy and serving {time.monotonic() - start:.0f}s after `up`: {modes}")
 
     volumes = set()
     for i, (name, container) in enumerate(members.items()):
@@ -103,5 +110,6 @@ def test_one_command_brings_up_three_members_with_their_own_volumes(compose):
 
     created = dz.docker("exec", members["zk-0"], "zkCli.sh", "create", "/compose", "up", check=False)
     assert created.returncode == 0, created.stdout + created.stderr
-    got = dz.docker("exec", members["zk-0"], "zkCli.sh", "get", "/compose", check=False)
+    reader = members["zk-2"] if "leader" in modes.values() else members["zk-0"]
+    got = dz.docker("exec", reader, "zkCli.sh", "get", "/compose", check=False)
     assert got.stdout.strip().splitlines()[-1] == "up"

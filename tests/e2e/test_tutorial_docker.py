@@ -24,7 +24,7 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[myid:\d*\] - "
                       r"(TRACE|DEBUG|INFO |WARN |ERROR) \[[^\]]*\] - ")
 
 
-def detect_quorum(ensemble: dz.Ensemble, timeout: float = 90) -> tuple[bool | None, str]:
+def detect_quorum(ensemble: dz.Ensemble, timeout: float = 180) -> tuple[bool | None, str]:
     """(True, how) when one leader and followers serve; (False, why) when the members serve as
     standalone servers; (None, what was seen) when neither happened within ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -65,7 +65,7 @@ def need_quorum(e: dz.Ensemble) -> None:
         pytest.fail(f"{e.quorum_detail}\n{e.diagnostics()}", pytrace=False)
 
 
-def wait_ensemble(e: dz.Ensemble, timeout: float = 90) -> None:
+def wait_ensemble(e: dz.Ensemble, timeout: float = 180) -> None:
     """Every member ready (in quorum) again, one leader."""
     def formed():
         modes = e.modes()
@@ -74,6 +74,17 @@ def wait_ensemble(e: dz.Ensemble, timeout: float = 90) -> None:
         dz.wait_for("the ensemble to form", formed, timeout, interval=1)
     except TimeoutError as error:
         pytest.fail(f"{error}\n{e.diagnostics()}", pytrace=False)
+
+
+def wait_serving(*members: dz.Member, timeout: float = 180) -> None:
+    """Each member passes the readiness probe (`zookeeper-ready --quorum`: srvr says leader,
+    follower or standalone); a member that is alive (ruok) may still be electing."""
+    for member in members:
+        try:
+            dz.wait_for(f"{member.hostname} to serve", lambda: member.ready(quorum=True), timeout,
+                        interval=1)
+        except TimeoutError as error:
+            pytest.fail(f"{error}\n{member.ensemble.diagnostics()}", pytrace=False)
 
 
 def output_lines(result) -> list[str]:
@@ -161,6 +172,7 @@ def test_03a_recreated_containers_keep_their_volumes(ensemble):
         dz.docker("volume", "inspect", member.volume)
         member.run()
     e.wait_healthy(90)
+    wait_serving(*e.members)
     assert zk_get(e[0], "/hello") == "world"
     for member in e.members:
         assert member.exec("cat", "/var/lib/zookeeper/data/myid").stdout.strip() == str(member.ordinal + 1)
@@ -183,6 +195,7 @@ def test_04a_killed_server_is_restarted(ensemble):
     zk0.exec("kill", "-9", pid)
     dz.wait_for("zk-0 to be restarted", lambda: zk0.restart_count() > before, 60)
     zk0.wait_healthy(90)
+    wait_serving(zk0)
     assert zk_get(zk0, "/hello") == "world"
 
 
@@ -206,6 +219,7 @@ def test_05_failing_liveness_probe_gets_the_container_replaced(ensemble):
     e.kubelet_restart(zk0)
     zk0.wait_healthy(90)
     assert zk0.exec("test", "-L", "/opt/zookeeper/bin/zookeeper-ready").returncode == 0
+    wait_serving(zk0)
     assert zk_get(zk0, "/hello") == "world"
     if e.quorum:
         wait_ensemble(e)
@@ -257,19 +271,25 @@ def test_06_rolling_update_in_reverse_ordinal_order_keeps_every_acknowledged_wri
     wait_ensemble(e)
     writer = Writer(e.quorum_hosts())
     writer.start()
+    ready_after: dict[str, int] = {}
     start = time.monotonic()
     try:
         time.sleep(2)
         for member in reversed(e.members):  # zk-2, zk-1, zk-0 as the StatefulSet controller
+            replaced = time.monotonic()
             e.kubelet_restart(member, extra_env={"FK_E2E_REVISION": "2"})
             try:
                 dz.wait_for(f"{member.hostname} to be ready (in quorum)",
-                            lambda: member.ready(quorum=True), 120, interval=1)
+                            lambda: member.ready(quorum=True), 180, interval=1)
             except TimeoutError as error:
                 pytest.fail(f"{error}\n{e.diagnostics()}", pytrace=False)
+            ready_after[member.hostname] = round(time.monotonic() - replaced)
         time.sleep(2)
     finally:
         writer.stop()
+    for member in e.members:  # every pod was replaced by one of the new revision
+        env = json.loads(dz.docker("inspect", "--format", "{{json .Config.Env}}", member.container).stdout)
+        assert "FK_E2E_REVISION=2" in env, member.container
     acknowledged = set(writer.acknowledged)
     assert len(acknowledged) >= 20, f"only {len(acknowledged)} writes acknowledged"
     for member in e.members:
@@ -284,7 +304,8 @@ def test_06_rolling_update_in_reverse_ordinal_order_keeps_every_acknowledged_wri
         missing = sorted(acknowledged - present)
         assert not missing, f"{member.hostname} lost {len(missing)} acknowledged writes: {missing[:10]}"
     note(f"rolling update: {len(acknowledged)} writes acknowledged, {writer.failed} failed during "
-         f"restarts, all present on every member ({time.monotonic() - start:.0f}s)")
+         f"restarts, all present on every member ({time.monotonic() - start:.0f}s; ready again "
+         f"after {ready_after} s)")
 
 
 # ---- 7: losing members -----------------------------------------------------------------------
@@ -296,6 +317,7 @@ def test_07_one_down_writes_succeed_two_down_fail_clearly_then_recover(ensemble)
     zk0, zk1, zk2 = e.members
     try:
         dz.docker("stop", "--time", "10", zk2.container)
+        wait_serving(zk0, zk1)  # a new election if zk-2 led
         created = zk0.zkcli("create", "/one-down", "x")
         assert created.returncode == 0, created.stdout + created.stderr
         dz.docker("stop", "--time", "10", zk1.container)
@@ -304,7 +326,7 @@ def test_07_one_down_writes_succeed_two_down_fail_clearly_then_recover(ensemble)
         text = failed.stdout + failed.stderr
         assert re.search(r"ConnectionLoss|not currently serving|KeeperErrorCode", text), text
         dz.docker("start", zk1.container)
-        dz.wait_for("zk-0 to be in quorum again", lambda: zk0.ready(quorum=True), 120, interval=1)
+        dz.wait_for("zk-0 to be in quorum again", lambda: zk0.ready(quorum=True), 180, interval=1)
         created = zk0.zkcli("create", "/one-back", "x")
         assert created.returncode == 0, created.stdout + created.stderr
     finally:
