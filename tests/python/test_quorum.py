@@ -259,6 +259,11 @@ def test_leader_killed_under_write_load(ensemble_factory, kazoo_factory):
           f"writes acknowledged again after {writes_back_at - killed_at:.3f} s; "
           f"{len(acknowledged)} writes acknowledged, failed attempts: {len(errors)}")
     assert len(acknowledged) > before_kill + 20, f"errors: {collections.Counter(errors)}"
+    new_leader = ensemble.leader()
+    mntr = dict(line.split("\t", 1) for line in new_leader.four_letter("mntr").splitlines() if "\t" in line)
+    print(f"new leader {new_leader.sid}: zk_cnt_election_time={mntr['zk_cnt_election_time']} "
+          f"zk_max_election_time={mntr['zk_max_election_time']} ms")
+    assert int(mntr["zk_cnt_election_time"]) == 2
     # the old leader comes back as a follower and catches up
     leader.launch()
     ensemble.wait_formed()

@@ -254,6 +254,15 @@ pub fn monitor_values(view: &View<'_>) -> Vec<(&'static str, String)> {
         put("p99", summary.quantile(0.99).to_string());
         put("p999", summary.quantile(0.999).to_string());
     }
+    if let Some(quorum) = &view.quorum {
+        let (count, sum, min, max) = quorum.election_times_ms;
+        let avg = if count == 0 { 0.0 } else { sum as f64 / count as f64 };
+        measured.insert("zk_avg_election_time", java_double(avg));
+        measured.insert("zk_min_election_time", min.to_string());
+        measured.insert("zk_max_election_time", max.to_string());
+        measured.insert("zk_cnt_election_time", count.to_string());
+        measured.insert("zk_sum_election_time", sum.to_string());
+    }
     crate::mntr_keys::JAVA_MNTR_KEYS
         .iter()
         .map(|key| {

@@ -63,6 +63,8 @@ pub(crate) struct QuorumSide {
     looking_since: Instant,
     /// How long the last election took.
     pub(crate) last_election_ms: u64,
+    /// Every election's duration: count, sum, min, max (mntr's election_time summary).
+    election_times_ms: (u64, u64, u64, u64),
 }
 
 /// What the four-letter words show of the quorum.
@@ -76,6 +78,8 @@ pub struct QuorumView {
     pub learners: usize,
     pub synced_followers: usize,
     pub last_election_ms: u64,
+    /// Elections this process went through: count, sum, min, max in ms.
+    pub election_times_ms: (u64, u64, u64, u64),
 }
 
 impl Core {
@@ -105,6 +109,7 @@ impl Core {
             syncs: VecDeque::new(),
             looking_since: clock,
             last_election_ms: 0,
+            election_times_ms: (0, 0, 0, 0),
         }));
         self.zab_ready(ready);
     }
@@ -152,6 +157,7 @@ impl Core {
             learners,
             synced_followers: q.node.synced_followers(),
             last_election_ms: q.last_election_ms,
+            election_times_ms: q.election_times_ms,
         })
     }
 
@@ -459,6 +465,10 @@ impl Core {
             }
             other => {
                 q.last_election_ms = q.looking_since.elapsed().as_millis() as u64;
+                let (count, sum, min, max) = q.election_times_ms;
+                let took = q.last_election_ms;
+                q.election_times_ms =
+                    (count + 1, sum + took, if count == 0 { took } else { min.min(took) }, max.max(took));
                 let name = match other {
                     ServerState::Leading => "LEADING",
                     ServerState::Following => "FOLLOWING",
