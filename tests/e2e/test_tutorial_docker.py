@@ -120,6 +120,27 @@ def test_00_image_is_small_non_root_with_probe_and_pid1(image):
                            "zkCli.sh ferrokeeper", "zkServer.sh ferrokeeper", "1000", "1000"]
 
 
+def test_00b_sigterm_to_pid1_stops_the_server_cleanly_and_fast(image, run_id):
+    """tini is PID 1: `docker stop` (SIGTERM) reaches the server, which exits 0 at once rather
+    than after the 10 s SIGKILL grace period."""
+    name = f"fk-e2e-{run_id}-pid1"
+    try:
+        dz.docker("run", "--detach", "--name", name, "--label", f"{dz.LABEL}={run_id}",
+                  "--health-interval", "1s", image)
+        dz.wait_for("the standalone container to be healthy", lambda: json.loads(dz.docker(
+            "inspect", "--format", "{{json .State.Health}}", name).stdout)["Status"] == "healthy", 60)
+        start = time.monotonic()
+        dz.docker("stop", "--time", "10", name)
+        took = time.monotonic() - start
+        state = json.loads(dz.docker("inspect", "--format", "{{json .State}}", name).stdout)
+        assert state["ExitCode"] == 0, state
+        assert took < 8, f"docker stop took {took:.1f}s: SIGTERM did not stop the server"
+        logs = dz.docker("logs", name).stdout
+        assert "shutting down" in logs, logs[-2000:]
+    finally:
+        dz.docker("rm", "--force", "--volumes", name, check=False)
+
+
 # ---- 1: the ensemble is configured as the StatefulSet configures it ------------------------
 
 def test_01a_hostnames_myid_and_zoo_cfg_as_the_statefulset(ensemble):
