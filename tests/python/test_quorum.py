@@ -376,11 +376,22 @@ def h_acl_world_read():
     return make_acl("world", "anyone", read=True)
 
 
-def test_sessions_are_kept_alive_and_expired_by_the_leader(ensemble_factory, kazoo_factory):
+# (kinds by sid, sids that form the quorum first, kind of the leader)
+SESSION_CASES = {
+    "fk": (["ferrokeeper"] * 3, None, "ferrokeeper"),
+    "java-leader-fk-followers": (["ferrokeeper", "ferrokeeper", "java"], [1, 3], "java"),
+    "fk-leader-java-followers": (["java", "java", "ferrokeeper"], None, "ferrokeeper"),
+}
+
+
+@pytest.mark.parametrize("case", list(SESSION_CASES), ids=list(SESSION_CASES))
+def test_sessions_are_kept_alive_and_expired_by_the_leader(ensemble_factory, kazoo_factory, case):
     import zkproto
 
-    ensemble = ensemble_factory(["ferrokeeper"] * 3)
+    kinds, first, leader_kind = SESSION_CASES[case]
+    ensemble = ensemble_factory(kinds, first)
     leader = ensemble.leader()
+    assert leader.kind == leader_kind
     follower, other = ensemble.followers()
     # a live session on a follower: its pings reach the leader through the follower's PING
     # replies, so the leader never expires it
