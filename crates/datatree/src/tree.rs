@@ -15,6 +15,7 @@ use jute::records::{Acl, Stat, StatPersisted};
 use jute::request::OpResult;
 use jute::txn::{ErrorTxn, TxnBody, TxnHeader};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 pub mod digest;
 pub mod quota;
@@ -87,7 +88,12 @@ pub struct ApplyOutcome {
 pub struct DataTree {
     /// A persistent (structurally shared) map, so that [`DataTree::snapshot_view`] is O(1): a
     /// snapshot serializes a frozen copy while the tree keeps changing.
-    pub(crate) nodes: imbl::HashMap<String, Node>,
+    ///
+    /// Each node sits behind an `Arc`: the map's trie nodes hold 32 inline slots each, so a
+    /// slot must be small (a path and a pointer, not a whole znode) or the sparse slots cost
+    /// kilobytes per znode. A frozen snapshot shares the `Arc`; a change copies one node
+    /// ([`Arc::make_mut`]).
+    pub(crate) nodes: imbl::HashMap<String, Arc<Node>>,
     pub(crate) acl_cache: AclCache,
     /// Ephemeral paths per owning session. A session whose ephemerals were all deleted keeps an
     /// empty set until it closes, as in Java (the `dump` word lists it).
@@ -152,13 +158,13 @@ impl DataTree {
             stat: StatPersisted::default(),
             children: Default::default(),
         };
-        tree.nodes.insert("/".into(), builtin());
-        tree.nodes.insert(ZOOKEEPER_PATH.into(), builtin());
-        tree.nodes.insert(QUOTA_PATH.into(), builtin());
+        tree.nodes.insert("/".into(), Arc::new(builtin()));
+        tree.nodes.insert(ZOOKEEPER_PATH.into(), Arc::new(builtin()));
+        tree.nodes.insert(QUOTA_PATH.into(), Arc::new(builtin()));
         let mut config = builtin();
         config.acl_id = tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]);
         config.stat.aversion = -1;
-        tree.nodes.insert(CONFIG_PATH.into(), config);
+        tree.nodes.insert(CONFIG_PATH.into(), Arc::new(config));
         tree.node_mut("/").children.insert("zookeeper".into());
         let zookeeper = tree.node_mut(ZOOKEEPER_PATH);
         zookeeper.children.insert("quota".into());
@@ -170,7 +176,7 @@ impl DataTree {
 
     /// The node at `path` (`""` is the root, as in Java).
     pub fn get_node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(key(path))
+        self.nodes.get(key(path)).map(|node| &**node)
     }
 
     pub(crate) fn lookup(&self, path: &str) -> Option<&Node> {
@@ -178,13 +184,13 @@ impl DataTree {
     }
 
     fn lookup_mut(&mut self, path: &str) -> Option<&mut Node> {
-        self.nodes.get_mut(key(path))
+        self.nodes.get_mut(key(path)).map(Arc::make_mut)
     }
 
     /// A node known to exist.
     fn node_mut(&mut self, path: &str) -> &mut Node {
         match self.nodes.get_mut(path) {
-            Some(node) => node,
+            Some(node) => Arc::make_mut(node),
             None => panic!("node {path} vanished"),
         }
     }
@@ -417,7 +423,7 @@ impl DataTree {
         let stat = node.client_stat();
         let data_len = data_length(&node.data);
         self.digest_add(path, &node);
-        self.nodes.insert(path.to_owned(), node);
+        self.nodes.insert(path.to_owned(), Arc::new(node));
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
         let parent_acl_id = self.lookup(&parent_key).map_or(OPEN_ACL_UNSAFE_ID, |parent| parent.acl_id);
@@ -819,13 +825,13 @@ impl DataTree {
         let children = match self.nodes.remove(path) {
             Some(old) => {
                 self.digest_remove(path, &old);
-                old.children
+                old.children.clone()
             }
             None => Default::default(),
         };
         let node = Node { data, acl_id, stat, children };
         self.digest_add(path, &node);
-        self.nodes.insert(path.to_owned(), node);
+        self.nodes.insert(path.to_owned(), Arc::new(node));
         if path != "/" {
             self.register_kind(path, owner);
         }

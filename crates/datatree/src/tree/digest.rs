@@ -51,7 +51,7 @@ impl DataTree {
 
     /// Runs `change` on the node at `path` (if any), keeping the digest in step.
     pub(super) fn change_node<R>(&mut self, path: &str, change: impl FnOnce(&mut Node) -> R) -> Option<R> {
-        let node = self.nodes.get_mut(super::key(path))?;
+        let node = std::sync::Arc::make_mut(self.nodes.get_mut(super::key(path))?);
         let path = super::key(path);
         let before = digest_of(path, node);
         let result = change(node);

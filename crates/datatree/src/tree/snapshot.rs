@@ -10,11 +10,12 @@ use crate::acl_cache::OPEN_ACL_UNSAFE_ID;
 use crate::node::{EphemeralKind, Node};
 use jute::records::Acl;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// The tree as it was after txn [`SnapshotView::zxid`], detached from later changes.
 #[derive(Debug, Clone)]
 pub struct SnapshotView {
-    nodes: imbl::HashMap<String, Node>,
+    nodes: imbl::HashMap<String, Arc<Node>>,
     acl_entries: Vec<(i64, Vec<Acl>)>,
     sessions: Vec<(i64, i32)>,
     zxid: i64,
@@ -100,7 +101,7 @@ impl SnapshotView {
 /// Iterator of [`SnapshotView::nodes_depth_first`].
 #[derive(Debug)]
 pub struct ViewDepthFirst<'a> {
-    nodes: &'a imbl::HashMap<String, Node>,
+    nodes: &'a imbl::HashMap<String, Arc<Node>>,
     stack: Vec<String>,
 }
 
