@@ -32,6 +32,30 @@
 //! `last_committed`; zxid = epoch << 32 | counter ([`Zxid`]). The quorum rule is a
 //! [`QuorumVerifier`] ([`QuorumMaj`] by default): observers never vote.
 //!
+//! # Fidelity to Java 3.8
+//!
+//! Same as Java: the notification and handshake bytes, the vote order and round rules,
+//! finalizeWait and the retransmit backoff, `checkLeader` for late joiners, the epoch a leader
+//! proposes (max acceptedEpoch of a quorum + 1), when acceptedEpoch and currentEpoch are written
+//! (the leader writes currentEpoch right after the ACKEPOCH quorum, as `Leader.lead` does), the
+//! ACKEPOCH -1 rule, the follower-ahead refusal, the DIFF/TRUNC/SNAP choice
+//! (`syncFollower`/`queueCommittedProposals`, including TRUNC-then-DIFF and the epoch-boundary
+//! SNAP fallback), NEWLEADER acked only after the backlog and currentEpoch are durable, sync
+//! proposals acked after UPTODATE, commits strictly in zxid order, INFORM to observers, the
+//! half-tick PING and the per-tick syncLimit quorum check, read timeouts of initLimit/syncLimit.
+//!
+//! Deliberately different (safer, invisible on the wire):
+//! - a learner applies the sync backlog at UPTODATE, not as COMMITs arrive during sync;
+//! - a restarted server applies only its snapshot; log entries past it are applied once a
+//!   leader confirms them (Java replays its whole log into the tree at startup);
+//! - a SNAP sent before the leader is established carries the tree at `lastCommitted`,
+//!   followed by the rest of the leader's history as PROPOSAL+COMMIT pairs.
+//!
+//! Not modelled yet: the txn-log size limit for DIFF (`snapshotSizeFactor`: the whole retained
+//! history qualifies), reconfig (COMMITANDACTIVATE / INFORMANDACTIVATE), observer masters,
+//! hierarchical quorums (the [`QuorumVerifier`] trait is the seam), the 2-server oracle,
+//! pre-3.4 learners (protocol < 0x10000), quorum SASL.
+//!
 //! # Layout
 //!
 //! One module per phase: [`election`] (FLE), [`leader`] (discovery, sync, broadcast on the

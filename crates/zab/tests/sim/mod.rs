@@ -50,6 +50,8 @@ pub struct Faults {
     pub election_duplicate_ppm: u64,
     pub quorum_break_ppm: u64,
     pub delay_ms_max: u64,
+    /// Upper bound of an fsync's latency: what a crash can lose.
+    pub fsync_ms_max: u64,
     pub crash_every_ms: u64,
     pub partition_every_ms: u64,
 }
@@ -88,6 +90,7 @@ impl SimConfig {
                 election_duplicate_ppm: rng.range(0, 100_000),
                 quorum_break_ppm: rng.range(0, 20_000),
                 delay_ms_max: rng.range(2, 40),
+                fsync_ms_max: rng.range(1, 30),
                 crash_every_ms: rng.range(300, 3_000),
                 partition_every_ms: rng.range(500, 5_000),
             },
@@ -216,6 +219,7 @@ pub struct Simulation {
     known: BTreeMap<(Sid, Sid), u64>,
     /// FIFO: the time the last quorum message on (from, to) is delivered.
     fifo_tail: BTreeMap<(Sid, Sid), u64>,
+    fsync_tail: BTreeMap<Sid, u64>,
     partition: Option<BTreeSet<Sid>>,
     faults_on: bool,
     clients_on: bool,
@@ -282,6 +286,7 @@ impl Simulation {
             generation: BTreeMap::new(),
             known: BTreeMap::new(),
             fifo_tail: BTreeMap::new(),
+            fsync_tail: BTreeMap::new(),
             partition: None,
             faults_on: true,
             clients_on: true,
@@ -438,8 +443,11 @@ impl Simulation {
         let server = self.servers.get_mut(&sid).unwrap();
         server.pending.push(ready);
         let incarnation = server.incarnation;
-        let delay = self.rng.range(0, 3);
-        self.schedule(delay, SimEvent::FsyncDone { server: sid, incarnation });
+        // Batches complete in order, each after its own fsync latency.
+        let delay = self.rng.range(0, self.config.faults.fsync_ms_max);
+        let at = (self.now_ms + delay).max(self.fsync_tail.get(&sid).copied().unwrap_or(0));
+        self.fsync_tail.insert(sid, at);
+        self.schedule(at - self.now_ms, SimEvent::FsyncDone { server: sid, incarnation });
         self.reschedule_tick(sid);
     }
 
@@ -818,6 +826,7 @@ impl Simulation {
             election_duplicate_ppm: 0,
             quorum_break_ppm: 0,
             delay_ms_max: 5,
+            fsync_ms_max: 3,
             crash_every_ms: u64::MAX / 4,
             partition_every_ms: u64::MAX / 4,
         };
