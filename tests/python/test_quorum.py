@@ -521,3 +521,58 @@ def test_observer_reads_writes_and_forwards(ensemble_factory, kazoo_factory, cas
     zk.sync("/")
     assert zk.get("/via-leader")[0] == b"l"
     assert leader_client.get("/via-observer")[0] == b"o"
+
+
+# (kinds by sid, sids that form the quorum first)
+TRUNC_CASES = {
+    "fk": (["ferrokeeper"] * 3, None),
+    "fk-old-leader-java-new-leader": (["java", "java", "ferrokeeper"], None),
+    "java-old-leader-fk-new-leader": (["ferrokeeper", "ferrokeeper", "java"], [1, 3]),
+}
+
+
+@pytest.mark.parametrize("write_in_new_epoch", [False, True], ids=["trunc", "snap-across-epochs"])
+@pytest.mark.parametrize("case", list(TRUNC_CASES), ids=list(TRUNC_CASES))
+def test_old_leader_drops_its_uncommitted_proposal(ensemble_factory, kazoo_factory, case, write_in_new_epoch):
+    """The old leader comes back with a txn no one else logged. If the new leader wrote nothing
+    yet it is told to TRUNC; once the new epoch has txns, a TRUNC would cross epochs and it gets
+    a SNAP instead (LearnerHandler.queueCommittedProposals). Either way the txn is gone."""
+    kinds, first = TRUNC_CASES[case]
+    # tickTime 2000: the leader notices it lost its quorum only at its next tick, so a write
+    # sent right after its followers died is proposed and logged by the leader alone.
+    ensemble = ensemble_factory(kinds, first, extra_cfg={"tickTime": "2000"})
+    leader = ensemble.leader()
+    followers = ensemble.followers()
+    zk = client_on(kazoo_factory, leader)
+    zk.create("/t", b"committed")
+    for f in followers:
+        f.stop(signal.SIGKILL)
+    zk.create_async("/t/uncommitted", b"never")
+    time.sleep(0.3)
+    leader.stop(signal.SIGKILL)
+    for f in followers:
+        f.launch()
+    ensemble.wait_formed(followers)
+    if write_in_new_epoch:
+        survivor = client_on(kazoo_factory, followers[0])  # its createSession is a txn too
+        survivor.create("/t/new-epoch", b"x")
+    leader.launch()
+    ensemble.wait_formed()
+    log = leader.log_text()
+    if write_in_new_epoch:
+        assert "Getting a snapshot from leader" in log
+    else:
+        assert "Truncating log to get in sync with the leader" in log
+        client_on(kazoo_factory, followers[0]).create("/t/new-epoch", b"x")
+    for m in ensemble.members:
+        c = client_on(kazoo_factory, m)
+        c.sync("/t")
+        assert sorted(c.get_children("/t")) == ["new-epoch"], m
+        c.stop()
+    # after a restart the truncated txn stays gone
+    leader.stop(signal.SIGTERM)
+    leader.launch()
+    ensemble.wait_formed()
+    c = client_on(kazoo_factory, leader)
+    c.sync("/t")
+    assert sorted(c.get_children("/t")) == ["new-epoch"]
