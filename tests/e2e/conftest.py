@@ -2,6 +2,8 @@
 
 image    the ferrokeeper image, built once per session by docker/build-offline.sh (no registry
          needed), labelled with this run's id; its size is printed in the summary
+venv_bin the bin/ of a virtualenv with checkov and kubernetes-validate (target/k8s-lint-venv,
+         made here or by tests/run-all.sh): checkov pins packages other tools need newer
 run_id   a unique id: every container, volume, network and image a test makes carries the label
          ``fk-e2e=<run_id>``, and all of them are removed when the session ends
 
@@ -64,6 +66,24 @@ def image(run_id):
          f"built offline in {time.monotonic() - start:.0f}s")
     print(f"\nimage size: {size} bytes ({size / 1e6:.1f} MB)", flush=True)
     yield tag
+
+
+VENV = Path(os.environ.get("FK_K8S_LINT_VENV", ROOT / "target" / "k8s-lint-venv"))
+LINTERS = ["kubernetes-validate>=1.34", "checkov>=3"]
+
+
+@pytest.fixture(scope="session")
+def venv_bin():
+    """The linters' virtualenv, installed from PyPI when missing."""
+    bin_dir = VENV / "bin"
+    if not ((bin_dir / "checkov").exists() and (bin_dir / "kubernetes-validate").exists()):
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
+        result = subprocess.run([str(bin_dir / "pip"), "install", "--quiet", *LINTERS],
+                                capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            pytest.fail(f"pip install {' '.join(LINTERS)} into {VENV} failed:\n{result.stderr[-3000:]}",
+                        pytrace=False)
+    return bin_dir
 
 
 def pytest_sessionfinish(session, exitstatus):

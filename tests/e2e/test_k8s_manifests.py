@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,6 @@ import dockerzk as dz
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "k8s" / "zookeeper.yaml"
-VENV = Path(os.environ.get("FK_K8S_LINT_VENV", ROOT / "target" / "k8s-lint-venv"))
-LINTERS = ["kubernetes-validate>=1.34", "checkov>=3"]
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +31,6 @@ def docs():
 @pytest.fixture(scope="module")
 def statefulset(docs):
     return docs[("StatefulSet", "zk")]
-
-
-@pytest.fixture(scope="module")
-def venv_bin():
-    """The linters' virtualenv, installed from PyPI when missing."""
-    bin_dir = VENV / "bin"
-    if not ((bin_dir / "checkov").exists() and (bin_dir / "kubernetes-validate").exists()):
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
-        result = subprocess.run([str(bin_dir / "pip"), "install", "--quiet", *LINTERS],
-                                capture_output=True, text=True, timeout=900)
-        if result.returncode != 0:
-            pytest.fail(f"pip install {' '.join(LINTERS)} into {VENV} failed:\n{result.stderr[-3000:]}",
-                        pytrace=False)
-    return bin_dir
 
 
 def labels_match(expressions: list[dict], labels: dict[str, str]) -> bool:
