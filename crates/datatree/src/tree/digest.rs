@@ -24,13 +24,19 @@ pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> i64
     if let Some(data) = data {
         crc.update(data);
     }
+    // The stat's fields in Java's order, big-endian, fed in one piece.
+    let mut fields = [0u8; 5 * 8 + 3 * 4 + 8];
+    let mut at = 0;
     for long in [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime] {
-        crc.update(&long.to_be_bytes());
+        fields[at..at + 8].copy_from_slice(&long.to_be_bytes());
+        at += 8;
     }
     for int in [stat.version, stat.cversion, stat.aversion] {
-        crc.update(&int.to_be_bytes());
+        fields[at..at + 4].copy_from_slice(&int.to_be_bytes());
+        at += 4;
     }
-    crc.update(&stat.ephemeral_owner.to_be_bytes());
+    fields[at..].copy_from_slice(&stat.ephemeral_owner.to_be_bytes());
+    crc.update(&fields);
     i64::from(crc.value())
 }
 
@@ -69,38 +75,23 @@ impl DataTree {
     }
 }
 
-/// CRC-32 (IEEE 802.3, reflected, as java.util.zip.CRC32).
+/// CRC-32 (IEEE 802.3, reflected, as java.util.zip.CRC32). crc32fast folds with carry-less
+/// multiplication where the CPU has it: every write digests its node twice (before and after)
+/// on the core and again on the log writer's shadow tree, and a table-driven byte loop here was
+/// a fifth of the server's CPU under a setData load (docs/PERFORMANCE.md).
 struct Crc32 {
-    state: u32,
+    hasher: crc32fast::Hasher,
 }
-
-const CRC_TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
 
 impl Crc32 {
     fn new() -> Crc32 {
-        Crc32 { state: 0xFFFF_FFFF }
+        Crc32 { hasher: crc32fast::Hasher::new() }
     }
     fn update(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.state = CRC_TABLE[((self.state ^ u32::from(byte)) & 0xFF) as usize] ^ (self.state >> 8);
-        }
+        self.hasher.update(bytes);
     }
     fn value(&self) -> u32 {
-        !self.state
+        self.hasher.clone().finalize()
     }
 }
 
