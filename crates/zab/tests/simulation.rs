@@ -1,6 +1,7 @@
 //! Seeded whole-ensemble simulation: `cargo test -p zab --test simulation`.
 //! `ZAB_SIM_SEEDS=N` runs N seeds (default 500) from `ZAB_SIM_SEED_START` (default 0);
-//! `ZAB_SIM_SEED=S` runs exactly seed S, printing its configuration and statistics.
+//! `ZAB_SIM_SEED=S` runs exactly seed S, printing its configuration and statistics; add
+//! `ZAB_SIM_TRACE=1` to print every event of the run.
 
 mod sim;
 

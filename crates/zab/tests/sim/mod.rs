@@ -220,6 +220,8 @@ pub struct Simulation {
     /// FIFO: the time the last quorum message on (from, to) is delivered.
     fifo_tail: BTreeMap<(Sid, Sid), u64>,
     fsync_tail: BTreeMap<Sid, u64>,
+    /// `ZAB_SIM_TRACE=1`: print every event (use with `ZAB_SIM_SEED`).
+    trace: bool,
     partition: Option<BTreeSet<Sid>>,
     faults_on: bool,
     clients_on: bool,
@@ -287,6 +289,7 @@ impl Simulation {
             known: BTreeMap::new(),
             fifo_tail: BTreeMap::new(),
             fsync_tail: BTreeMap::new(),
+            trace: std::env::var_os("ZAB_SIM_TRACE").is_some(),
             partition: None,
             faults_on: true,
             clients_on: true,
@@ -643,6 +646,9 @@ impl Simulation {
     }
 
     fn run_event(&mut self, event: SimEvent) {
+        if self.trace {
+            eprintln!("{:>7} {event:?}", self.now_ms);
+        }
         match event {
             SimEvent::Deliver { from, to, message, generation } => {
                 if !self.up(to) {
