@@ -364,7 +364,14 @@ impl QuorumNet {
                 }
             };
             loop {
-                let Ok((stream, remote)) = listener.accept().await else { continue };
+                let (stream, remote) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!("quorum accept failed: {}", error);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
                 tracing::info!("Follower connected from {}", remote);
                 let net = net.clone();
                 tokio::spawn(async move { net.learner_connected(stream).await });
