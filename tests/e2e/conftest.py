@@ -28,11 +28,7 @@ import dockerzk as dz  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = os.environ.get("FK_E2E_RUN_ID") or uuid.uuid4().hex[:8]
-NOTES: list[str] = []  # printed in the terminal summary
-
-
-def note(line: str) -> None:
-    NOTES.append(line)
+note = dz.note  # lines for the terminal summary
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +93,7 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if NOTES:
+    if dz.NOTES:
         terminalreporter.section("container tests")
-        for line in NOTES:
+        for line in dz.NOTES:
             terminalreporter.write_line(line)

@@ -51,6 +51,11 @@ TUTORIAL_COMMAND = (
 )
 
 LABEL = "fk-e2e"
+NOTES: list[str] = []  # printed in the terminal summary (conftest.py)
+
+
+def note(line: str) -> None:
+    NOTES.append(line)
 
 
 class DockerError(RuntimeError):

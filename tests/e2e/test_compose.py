@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import dockerzk as dz
-from conftest import note
+from dockerzk import note
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker" / "compose.yaml"

@@ -17,7 +17,7 @@ import time
 import pytest
 
 import dockerzk as dz
-from conftest import note
+from dockerzk import note
 
 SERVING = {"leader", "follower"}
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[myid:\d*\] - "
