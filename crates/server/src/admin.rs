@@ -297,7 +297,7 @@ fn server_stats(view: &View<'_>) -> Json {
         ("data_dir_size", crate::fourlw::data_dir_size(view).into()),
         ("log_dir_size", crate::fourlw::log_dir_size(view).into()),
         ("provider_null", false.into()),
-        ("server_state", "standalone".into()),
+        ("server_state", view.quorum.as_ref().map_or("standalone", |q| q.mode).into()),
         ("last_processed_zxid", view.tree.last_processed_zxid().into()),
         ("outstanding_requests", view.outstanding.into()),
         ("avg_latency", crate::fourlw::rounded(stats.avg_latency_ms()).into()),
