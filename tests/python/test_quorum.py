@@ -576,3 +576,42 @@ def test_old_leader_drops_its_uncommitted_proposal(ensemble_factory, kazoo_facto
     c = client_on(kazoo_factory, leader)
     c.sync("/t")
     assert sorted(c.get_children("/t")) == ["new-epoch"]
+
+
+FROZEN_CASES = {
+    "fk": (["ferrokeeper"] * 3, None),
+    "fk-leader-java-followers": (["java", "java", "ferrokeeper"], None),
+    "java-leader-fk-followers": (["ferrokeeper", "ferrokeeper", "java"], [1, 3]),
+}
+
+
+@pytest.mark.parametrize("case", list(FROZEN_CASES), ids=list(FROZEN_CASES))
+def test_frozen_leader_is_replaced_and_rejoins(ensemble_factory, kazoo_factory, case):
+    """A stand-in for a partition: the leader stops (SIGSTOP) with its sockets open; the others
+    time it out (syncLimit), elect a new leader and take writes; resumed, the old leader finds
+    it lost its quorum, steps down and follows the new one."""
+    import os
+
+    kinds, first = FROZEN_CASES[case]
+    ensemble = ensemble_factory(kinds, first)
+    leader = ensemble.leader()
+    followers = ensemble.followers()
+    os.killpg(os.getpgid(leader.proc.pid), signal.SIGSTOP)
+    try:
+        frozen_at = time.monotonic()
+        deadline = frozen_at + 30
+        while time.monotonic() < deadline and not any(f.mode() == "leader" for f in followers):
+            time.sleep(0.1)
+        assert any(f.mode() == "leader" for f in followers), "no new leader while the old one is frozen"
+        print(f"\nfrozen leader {leader.sid} replaced after {time.monotonic() - frozen_at:.2f} s")
+        zk = kazoo_factory(ensemble.hosts(followers))
+        zk.create("/while-frozen", b"new epoch")
+    finally:
+        os.killpg(os.getpgid(leader.proc.pid), signal.SIGCONT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and leader.mode() != "follower":
+        time.sleep(0.1)
+    assert leader.mode() == "follower"
+    c = client_on(kazoo_factory, leader)
+    c.sync("/")
+    assert c.get("/while-frozen")[0] == b"new epoch"
