@@ -73,6 +73,16 @@ pub fn execute(word: &str, view: &View<'_>) -> (String, Action) {
     if !view.settings.whitelist.allows(word) {
         return (format!("{word} is not executed because it is not in the whitelist.\n"), Action::None);
     }
+    if view.quorum.as_ref().is_some_and(|q| !q.serving) {
+        // A quorum member without a leader answers these as Java's do (isZKServerRunning).
+        match word {
+            "isro" => return ("null".to_string(), Action::None),
+            "hash" => return (NOT_SERVING.trim_end().to_string(), Action::None),
+            "srvr" | "stat" | "mntr" | "cons" | "crst" | "dump" | "srst" | "wchs" | "wchc" | "wchp"
+            | "dirs" | "conf" => return (NOT_SERVING.to_string(), Action::None),
+            _ => {}
+        }
+    }
     match word {
         "ruok" => ("imok".to_string(), Action::None),
         "isro" => ("rw".to_string(), Action::None),
