@@ -210,39 +210,64 @@ def test_configuration_from_environment(tmp_path):
     assert (pod.var / "d" / "myid").read_text() == "3\n"
 
 
-@pytest.mark.skip(reason="needs quorum mode (Zab, issue in progress by another engineer): "
-                         "ferrokeeper serves standalone only, so three pods cannot form an ensemble yet")
+@pytest.mark.skipif(
+    not os.environ.get("FK_ENSEMBLE_TEST"),
+    reason="quorum mode is in (5a7fdb6) but pods do not form an ensemble dependably yet: a follower "
+           "whose first connection to the leader is refused (leader's quorum port not yet listening) "
+           "waits initLimit*tickTime (20 s) and re-elects, often several times, before it syncs, so "
+           "readiness within 60 s is a coin toss; passes when it syncs. Run with FK_ENSEMBLE_TEST=1")
 def test_three_pods_form_an_ensemble(tmp_path):
-    """Three pods zk-0..2, each in its own network namespace on one bridge, started with the
-    tutorial's exact command line: all become ready with --quorum, one leader and two
-    followers, and a write on zk-0 is read on zk-2."""
+    """Three pods zk-0..2, each in its own network namespace on one bridge (all inside a private
+    network+mount namespace), started with the tutorial's exact command line: all become ready
+    with --quorum, one leader and two followers, and a write on zk-0 is read on zk-2."""
     names = [f"zk-{i}" for i in range(3)]
     ips = {name: f"10.231.0.{i + 10}" for i, name in enumerate(names)}
     hosts = "127.0.0.1 localhost\n" + "".join(f"{ip} {n}.{DOMAIN} {n}\n" for n, ip in ips.items())
-    setup = ["ip link add fkbr0 type bridge", "ip link set fkbr0 up"]
+    fk = h.FK_BINARY
+    # named network namespaces live in a tmpfs private to this mount namespace: nothing leaks
+    steps = tmp_path / "steps.log"
+    lines = [f"exec > {steps} 2>&1", "set -ux", "mkdir -p /run/netns", "mount -t tmpfs fk-netns /run/netns",
+             "ip link set lo up", "ip link add fkbr0 type bridge", "ip link set fkbr0 up"]
     for name, ip in ips.items():
         ns = f"fk-{name}"
-        setup += [f"ip netns add {ns}", f"ip link add v-{name} type veth peer name eth0 netns {ns}",
+        lines += [f"ip netns add {ns}", f"ip link add v-{name} type veth peer name eth0 netns {ns}",
                   f"ip link set v-{name} master fkbr0", f"ip link set v-{name} up",
                   f"ip -n {ns} addr add {ip}/24 dev eth0", f"ip -n {ns} link set eth0 up",
                   f"ip -n {ns} link set lo up"]
-    script = "set -e\n" + "\n".join(setup) + "\n"
-    pods = {}
     for name in names:
         pod = Pod(tmp_path / name, name)
         pod.hosts.write_text(hosts)
-        pods[name] = pod
-        script += (f"ip netns exec fk-{name} unshare --uts --mount --fork sh -c '"
-                   f"hostname {name}; mount --bind {pod.hosts} /etc/hosts; "
-                   f"mkdir -p /var/lib/zookeeper /opt/zookeeper; "
-                   f"mount --bind {pod.var} /var/lib/zookeeper; mount --bind {pod.opt} /opt/zookeeper; "
-                   f"export PATH={pod.bin}:$PATH; {TUTORIAL}' > {tmp_path}/{name}.log 2>&1 &\n")
-    script += "sleep 20\n"
+        inner = (f"hostname {name}; mount --bind {pod.hosts} /etc/hosts; "
+                 f"mkdir -p /var/lib/zookeeper /opt/zookeeper; "
+                 f"mount --bind {pod.var} /var/lib/zookeeper; mount --bind {pod.opt} /opt/zookeeper; "
+                 f"export PATH={pod.bin}:$PATH; exec {TUTORIAL}")
+        lines.append(f"ip netns exec fk-{name} unshare --uts --mount --fork --kill-child=SIGTERM sh -c '{inner}' "
+                     f"> {tmp_path}/{name}.log 2>&1 &")
+        lines.append('pids="${pids:-} $!"')
+    # at most 60 s for all three to serve
+    lines.append("deadline=$(( $(date +%s) + 60 ))")
     for name in names:
-        script += f"ip netns exec fk-{name} {h.FK_BINARY} ready --quorum 2181; echo {name}-ready=$?\n"
-        script += f"ip netns exec fk-{name} {h.FK_BINARY} cli -server 127.0.0.1:2181 get /zookeeper\n"
-    script += "kill $(jobs -p)\n" + "\n".join(f"ip netns del fk-{n}" for n in names) + "\nip link del fkbr0\n"
-    r = subprocess.run(["unshare", "--net", "--fork", "sh", "-c", script], capture_output=True, text=True,
-                       timeout=120)
+        lines.append(f"until ip netns exec fk-{name} {fk} ready --quorum --timeout 1 2181 2>/dev/null; do "
+                     f"[ $(date +%s) -gt $deadline ] && break; sleep 0.2; done; "
+                     f"ip netns exec fk-{name} {fk} ready --quorum --timeout 1 2181; echo {name}-ready=$?")
     for name in names:
-        assert f"{name}-ready=0" in r.stdout, (r.stdout, r.stderr)
+        lines.append(f"echo {name}-mode=$(ip netns exec fk-{name} {fk} zkServer status 2>&1 | grep Mode)")
+    cli = "timeout 20 ip netns exec fk-{} " + f"{fk} cli -server 127.0.0.1:2181 -timeout 5000 "
+    lines.append(cli.format("zk-0") + "create /hello world")
+    lines.append(cli.format("zk-2") + "sync /hello")
+    lines.append(cli.format("zk-2") + "get /hello; echo get=$?")
+    # unshare --fork ignores SIGTERM; killed, its --kill-child sends SIGTERM to the server
+    lines.append("kill -KILL $pids; wait")
+    # a PID namespace whose init dies with unshare: a timeout leaves no server behind
+    r = subprocess.run(["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c",
+                        "\n".join(lines)], capture_output=True, text=True, timeout=150)
+    r.stdout = steps.read_text()
+    logs = "\n".join(f"---- {n}\n" + (tmp_path / f"{n}.log").read_text()[-3000:] for n in names)
+    for name in names:
+        assert f"{name}-ready=0" in r.stdout, (r.stdout, r.stderr, logs)
+    modes = [line.split("Mode: ")[-1] for line in r.stdout.splitlines()
+             if line.startswith("zk-") and "-mode=" in line]
+    assert sorted(modes) == ["follower", "follower", "leader"], (r.stdout, logs)
+    assert "\nworld\nget=0" in r.stdout, (r.stdout, r.stderr, logs)
+    for name in names:
+        assert (tmp_path / name / "var" / "data" / "myid").read_text() == f"{int(name[-1]) + 1}\n"
