@@ -376,6 +376,12 @@ impl Leader {
                     },
                 );
                 match self.epoch {
+                    Some(epoch) if accepted_epoch > epoch && !observer => {
+                        // The learner promised a later epoch and will refuse ours (Java's learner
+                        // throws and elects again, forever, while this leader keeps its quorum).
+                        // Not Java: step down so that the next election proposes a higher epoch.
+                        Err(Abdication(format!("learner {from} accepted epoch {accepted_epoch} > {epoch}")))
+                    }
                     Some(epoch) => {
                         self.send_leader_info(from, epoch, out);
                         Ok(())

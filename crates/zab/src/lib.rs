@@ -49,7 +49,10 @@
 //! - a restarted server applies only its snapshot; log entries past it are applied once a
 //!   leader confirms them (Java replays its whole log into the tree at startup);
 //! - a SNAP sent before the leader is established carries the tree at `lastCommitted`,
-//!   followed by the rest of the leader's history as PROPOSAL+COMMIT pairs.
+//!   followed by the rest of the leader's history as PROPOSAL+COMMIT pairs;
+//! - a leader steps down when a voter reports an acceptedEpoch above its epoch: that voter would
+//!   refuse LEADERINFO and, in Java, re-elect and rejoin the same leader forever (found by the
+//!   simulation, seed 13305).
 //!
 //! Not modelled yet: the txn-log size limit for DIFF (`snapshotSizeFactor`: the whole retained
 //! history qualifies), reconfig (COMMITANDACTIVATE / INFORMANDACTIVATE), observer masters,
