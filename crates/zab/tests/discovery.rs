@@ -226,3 +226,33 @@ fn a_follower_logs_the_backlog_and_current_epoch_before_acking_newleader_and_app
     follower.tick(2_006 + 5 * 2_000);
     assert_eq!(follower.state(), ServerState::Looking);
 }
+
+#[test]
+fn a_leader_steps_down_for_a_voter_that_accepted_a_later_epoch() {
+    // Not Java (which livelocks there): the voter would refuse LEADERINFO forever.
+    let mut leader = elected(3, Restored::default(), 3);
+    let info = QuorumMessage::FollowerInfo {
+        accepted_epoch: 0,
+        sid: 1,
+        protocol_version: 0x10000,
+        config_version: 0,
+    };
+    leader.step(2_000, 1, Message::Quorum(info));
+    leader.step(
+        2_001,
+        1,
+        Message::Quorum(QuorumMessage::AckEpoch { last_zxid: Zxid::ZERO, current_epoch: 0 }),
+    );
+    leader.step(2_002, 1, Message::Quorum(QuorumMessage::Ack { zxid: Zxid::new(1, 0) }));
+    assert_eq!(leader.established_epoch(), Some(1));
+    let info = QuorumMessage::FollowerInfo {
+        accepted_epoch: 2,
+        sid: 2,
+        protocol_version: 0x10000,
+        config_version: 0,
+    };
+    let out = leader.step(2_003, 2, Message::Quorum(info));
+    assert_eq!(leader.state(), ServerState::Looking);
+    assert!(out.events.contains(&Event::Serving(false)));
+    assert!(out.events.contains(&Event::CloseConnection(1)));
+}
