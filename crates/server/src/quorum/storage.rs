@@ -280,3 +280,64 @@ pub fn truncate_log(log_dir: &Path, zxid: i64) -> Result<(), WalError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jute::txn::{CreateSessionTxn, TxnBody, TxnHeader};
+
+    fn write_log(dir: &Path, zxids: &[i64], roll_after: Option<i64>) {
+        let mut writer = TxnLogWriter::new(
+            dir,
+            LogOptions { prealloc_bytes: 1024, force_sync: false, fsync_warning_ms: 1000 },
+        );
+        for &zxid in zxids {
+            let header = TxnHeader {
+                client_id: zxid,
+                cxid: 0,
+                zxid,
+                time: 0,
+                r#type: jute::consts::op::CREATE_SESSION,
+            };
+            writer
+                .append(&header, &TxnBody::CreateSession(CreateSessionTxn { time_out: 1000 }), None)
+                .unwrap();
+            if Some(zxid) == roll_after {
+                writer.roll().unwrap();
+            }
+        }
+        writer.sync().unwrap();
+    }
+
+    fn logged(dir: &Path) -> Vec<i64> {
+        let mut out = Vec::new();
+        let mut entries = wal::txnlog::read_from(dir, 0).unwrap();
+        while let Some((entry, _)) = entries.next_entry().unwrap() {
+            out.push(entry.header.zxid);
+        }
+        out
+    }
+
+    #[test]
+    fn trunc_drops_every_logged_txn_above_the_zxid_in_the_file_that_holds_it_and_the_later_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let epoch1 = |n: i64| (1 << 32) | n;
+        let zxids: Vec<i64> = (1..=6).map(epoch1).collect();
+        write_log(dir.path(), &zxids, Some(epoch1(3)));
+        assert_eq!(wal::files::list(dir.path(), LOG_PREFIX).unwrap().len(), 2);
+        truncate_log(dir.path(), epoch1(2)).unwrap();
+        assert_eq!(logged(dir.path()), vec![epoch1(1), epoch1(2)]);
+        assert_eq!(wal::files::list(dir.path(), LOG_PREFIX).unwrap().len(), 1, "the later file is gone");
+        // A writer continues after the cut in a new file.
+        write_log(dir.path(), &[epoch1(3)], None);
+        assert_eq!(logged(dir.path()), vec![epoch1(1), epoch1(2), epoch1(3)]);
+    }
+
+    #[test]
+    fn trunc_to_the_last_logged_txn_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        write_log(dir.path(), &[1, 2, 3], None);
+        truncate_log(dir.path(), 3).unwrap();
+        assert_eq!(logged(dir.path()), vec![1, 2, 3]);
+    }
+}
