@@ -41,9 +41,9 @@ class Member(h.ServerHandle):
         self.election_port = h.free_port()
         (self.data_dir / "myid").write_text(f"{sid}\n")
 
-    def server_line(self) -> str:
+    def server_line(self, host: str = h.HOST) -> str:
         role = ":observer" if self.observer else ""
-        return f"{h.HOST}:{self.quorum_port}:{self.election_port}{role}"
+        return f"{host}:{self.quorum_port}:{self.election_port}{role}"
 
     def mode(self) -> Optional[str]:
         try:
@@ -73,11 +73,11 @@ class Member(h.ServerHandle):
 
 
 class Ensemble:
-    def __init__(self, tmp_path: Path, kinds: List[str], extra_cfg=None):
+    def __init__(self, tmp_path: Path, kinds: List[str], extra_cfg=None, host: str = h.HOST):
         # a kind ending in "-observer" is an observer of that kind
         self.members = [Member(kind.split("-")[0], tmp_path / f"{kind}-{i + 1}", i + 1, observer=kind.endswith("-observer"))
                         for i, kind in enumerate(kinds)]
-        lines = {f"server.{m.sid}": m.server_line() for m in self.members}
+        lines = {f"server.{m.sid}": m.server_line(host) for m in self.members}
         for m in self.members:
             m.cfg.update(lines)
             m.cfg["initLimit"] = "10"
@@ -129,10 +129,10 @@ class Ensemble:
 def ensemble_factory(request, tmp_path):
     made: List[Ensemble] = []
 
-    def factory(kinds: List[str], first: Optional[List[int]] = None, extra_cfg=None) -> Ensemble:
+    def factory(kinds: List[str], first: Optional[List[int]] = None, extra_cfg=None, host=h.HOST) -> Ensemble:
         for kind in set(kinds):
             h.require_kind(kind.split("-")[0])
-        ensemble = Ensemble(tmp_path / f"e{len(made)}", kinds, extra_cfg)
+        ensemble = Ensemble(tmp_path / f"e{len(made)}", kinds, extra_cfg, host)
         made.append(ensemble)
         request.node._fk_servers = getattr(request.node, "_fk_servers", []) + ensemble.members
         return ensemble.start(first)
@@ -626,3 +626,13 @@ def test_frozen_leader_is_replaced_and_rejoins(ensemble_factory, kazoo_factory, 
     c = client_on(kazoo_factory, leader)
     c.sync("/")
     assert c.get("/while-frozen")[0] == b"new epoch"
+
+
+def test_server_lines_with_host_names(ensemble_factory, kazoo_factory):
+    """server.N=localhost:…: names are resolved (again on every connection attempt)."""
+    ensemble = ensemble_factory(["ferrokeeper"] * 3, host="localhost")
+    zk = client_on(kazoo_factory, ensemble.followers()[0])
+    zk.create("/named", b"ok")
+    other = client_on(kazoo_factory, ensemble.followers()[1])
+    other.sync("/named")
+    assert other.get("/named")[0] == b"ok"
