@@ -57,7 +57,8 @@ fn wait_until_serving(address: SocketAddr, process: &mut ServerProcess) {
         if let Ok(Some(status)) = process.child.try_wait() {
             panic!("{} server exited early with {status}:\n{}", process.kind, process.log());
         }
-        if four_letter(address, "ruok").as_deref() == Some("imok") {
+        // Java answers ruok before it serves; srvr prints a Mode line only once it serves.
+        if four_letter(address, "srvr").is_some_and(|text| text.contains("Mode:")) {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
