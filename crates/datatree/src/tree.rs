@@ -89,11 +89,13 @@ pub struct DataTree {
     /// A persistent (structurally shared) map, so that [`DataTree::snapshot_view`] is O(1): a
     /// snapshot serializes a frozen copy while the tree keeps changing.
     ///
-    /// Each node sits behind an `Arc`: the map's trie nodes hold 32 inline slots each, so a
-    /// slot must be small (a path and a pointer, not a whole znode) or the sparse slots cost
-    /// kilobytes per znode. A frozen snapshot shares the `Arc`; a change copies one node
-    /// ([`Arc::make_mut`]).
-    pub(crate) nodes: imbl::HashMap<String, Arc<Node>>,
+    /// A B-tree (leaves of up to 64 entries, at least half full) rather than imbl's HashMap,
+    /// whose trie nodes keep 32 inline slots however few are used: at 100k znodes that cost
+    /// ~300 B per znode more. Each node sits behind an `Arc` so a slot is a path and a pointer,
+    /// not a whole znode; a frozen snapshot shares the `Arc` and a change copies one node
+    /// ([`Arc::make_mut`]). (imbl's `small-chunks` feature is no way out: it truncates the
+    /// HAMT hash to 8 bits, and lookups degrade into string compares.)
+    pub(crate) nodes: imbl::OrdMap<String, Arc<Node>>,
     pub(crate) acl_cache: AclCache,
     /// Ephemeral paths per owning session. A session whose ephemerals were all deleted keeps an
     /// empty set until it closes, as in Java (the `dump` word lists it).
@@ -138,7 +140,7 @@ impl DataTree {
     /// 1, and aversion -1), as Java's DataTree constructor builds them.
     pub fn new() -> DataTree {
         let mut tree = DataTree {
-            nodes: imbl::HashMap::new(),
+            nodes: imbl::OrdMap::new(),
             acl_cache: AclCache::new(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// The tree as it was after txn [`SnapshotView::zxid`], detached from later changes.
 #[derive(Debug, Clone)]
 pub struct SnapshotView {
-    nodes: imbl::HashMap<String, Arc<Node>>,
+    nodes: imbl::OrdMap<String, Arc<Node>>,
     acl_entries: Vec<(i64, Vec<Acl>)>,
     sessions: Vec<(i64, i32)>,
     zxid: i64,
@@ -101,7 +101,7 @@ impl SnapshotView {
 /// Iterator of [`SnapshotView::nodes_depth_first`].
 #[derive(Debug)]
 pub struct ViewDepthFirst<'a> {
-    nodes: &'a imbl::HashMap<String, Arc<Node>>,
+    nodes: &'a imbl::OrdMap<String, Arc<Node>>,
     stack: Vec<String>,
 }
 
