@@ -20,6 +20,12 @@ tini=${TINI:-/usr/bin/tini-static}
 for needed in "$binary" "$busybox" "$tini"; do
     [ -x "$needed" ] || { echo "assemble-rootfs: missing $needed" >&2; exit 1; }
 done
+# Absolute paths: the work below happens inside the root filesystem's directory.
+absolute() { (cd "$(dirname "$1")" && printf '%s/%s\n' "$(pwd)" "$(basename "$1")"); }
+binary=$(absolute "$binary")
+busybox=$(absolute "$busybox")
+tini=$(absolute "$tini")
+case "$root" in /*) ;; *) root="$(pwd)/$root" ;; esac
 # A dynamically linked busybox would need its own libraries: refuse it rather than ship a
 # shell that cannot start.
 if ldd "$busybox" >/dev/null 2>&1; then
