@@ -221,7 +221,14 @@ impl Election {
             }
             return None;
         }
-        if notification.state == ServerState::Looking && notification.election_epoch < self.logical_clock {
+        // Help a lagging LOOKING voter catch up. Not Java: an observer does not (its vote counts for
+        // nothing, and the voter answers every observer message at once, so Java's observer and a
+        // voter in a lower round echo each other until the voter's round moves; the simulation
+        // found duplicated messages turning that echo into a storm, seed 17403).
+        if notification.state == ServerState::Looking
+            && notification.election_epoch < self.logical_clock
+            && config.is_participant()
+        {
             out.send(from, Message::Election(self.my_notification()));
         }
         let decision = self.look(config, now_ms, from, notification, out);

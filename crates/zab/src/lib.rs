@@ -52,7 +52,10 @@
 //!   followed by the rest of the leader's history as PROPOSAL+COMMIT pairs;
 //! - a leader steps down when a voter reports an acceptedEpoch above its epoch: that voter would
 //!   refuse LEADERINFO and, in Java, re-elect and rejoin the same leader forever (found by the
-//!   simulation, seed 13305).
+//!   simulation, seed 13305);
+//! - a LOOKING observer does not answer a voter's notification from a lower round (Java's does,
+//!   and the voter answers every observer message at once: an echo that lasts until the voter's
+//!   round moves; seed 17403).
 //!
 //! Not modelled yet: the txn-log size limit for DIFF (`snapshotSizeFactor`: the whole retained
 //! history qualifies), reconfig (COMMITANDACTIVATE / INFORMANDACTIVATE), observer masters,

@@ -222,6 +222,7 @@ pub struct Simulation {
     fsync_tail: BTreeMap<Sid, u64>,
     /// `ZAB_SIM_TRACE=1`: print every event (use with `ZAB_SIM_SEED`).
     trace: bool,
+    events_run: u64,
     partition: Option<BTreeSet<Sid>>,
     faults_on: bool,
     clients_on: bool,
@@ -290,6 +291,7 @@ impl Simulation {
             fifo_tail: BTreeMap::new(),
             fsync_tail: BTreeMap::new(),
             trace: std::env::var_os("ZAB_SIM_TRACE").is_some(),
+            events_run: 0,
             partition: None,
             faults_on: true,
             clients_on: true,
@@ -753,6 +755,12 @@ impl Simulation {
             }
             self.queue.pop();
             self.now_ms = at;
+            self.events_run += 1;
+            assert!(
+                self.events_run < 3_000_000,
+                "event budget exceeded (an event storm): {}",
+                self.describe()
+            );
             let event = self.events[index].take().expect("event runs once");
             self.run_event(event);
             steps += 1;
