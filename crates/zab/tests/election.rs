@@ -244,3 +244,17 @@ fn silence_doubles_the_retransmit_timeout_up_to_its_ceiling() {
     }
     assert_eq!(gaps, [200, 400, 800, 1_000, 1_000]);
 }
+
+#[test]
+fn an_observer_does_not_echo_a_voter_in_a_lower_round() {
+    // Not Java: the voter answers every observer message, so the echo would never stop.
+    let c = config(4, &[1, 2, 3], &[4]);
+    let initial = vote(i64::MIN, i64::MIN, i64::MIN);
+    let mut election = Election::new(initial);
+    let mut out = Ready::default();
+    election.start(&c, 0, initial, &mut out);
+    election.step(&c, 1, 2, ServerState::Looking, looking(vote(2, 0, 0), 3), &mut out);
+    let mut out = Ready::default();
+    election.step(&c, 2, 1, ServerState::Looking, looking(vote(1, 0, 0), 1), &mut out);
+    assert!(sent(&out).is_empty());
+}
