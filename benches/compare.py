@@ -187,7 +187,10 @@ def loadgen(servers: List[Server], label: str, timeout: float, **args) -> dict:
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"loadgen failed ({result.returncode}): {' '.join(command)}\n"
                            f"{result.stdout}\n{result.stderr}")
-    return json.loads(lines[-1])
+    data = json.loads(lines[-1])
+    if data["ops"] == 0:
+        log(f"WARNING: {label} {args.get('op')}: no request completed in the measured window")
+    return data
 
 
 class Table:
