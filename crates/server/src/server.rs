@@ -41,7 +41,7 @@ pub async fn serve_with(
     settings: Arc<Settings>,
     on_start: impl FnOnce(Started),
 ) -> std::io::Result<()> {
-    let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMessage>();
+    let (core_tx, core_rx) = mpsc::unbounded_channel::<CoreMessage>();
     let stats = Arc::new(ServerStats::default());
     on_start(Started { core: core_tx.clone(), stats: stats.clone() });
     let (dirs, recovered) = crate::storage::recover_for(&settings).map_err(|error| {
@@ -51,22 +51,7 @@ pub async fn serve_with(
     let persister = crate::storage::start(&dirs, &settings.storage, &recovered, core_tx.clone())?;
     let mut core = Core::new(settings.clone(), Box::new(persister), stats);
     core.restore(recovered.tree);
-    tokio::spawn(async move {
-        while let Some(message) = core_rx.recv().await {
-            core.handle(message);
-        }
-    });
-    let tick_tx = core_tx.clone();
-    let tick = std::time::Duration::from_millis(settings.tick_time_ms.max(1));
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(tick);
-        loop {
-            interval.tick().await;
-            if tick_tx.send(CoreMessage::Tick).is_err() {
-                return;
-            }
-        }
-    });
+    crate::server::spawn_core(core, core_rx, core_tx.clone(), settings.tick_time_ms);
 
     accept_clients(listener, settings, core_tx).await
 }
@@ -119,4 +104,28 @@ pub async fn accept_clients(
             }
         });
     }
+}
+
+/// Runs the core task (it alone owns the tree, sessions and connections) and its tick.
+pub(crate) fn spawn_core(
+    mut core: Core,
+    mut core_rx: mpsc::UnboundedReceiver<CoreMessage>,
+    core_tx: mpsc::UnboundedSender<CoreMessage>,
+    tick_time_ms: u64,
+) {
+    tokio::spawn(async move {
+        while let Some(message) = core_rx.recv().await {
+            core.handle(message);
+        }
+    });
+    let tick = std::time::Duration::from_millis(tick_time_ms.max(1));
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(tick);
+        loop {
+            interval.tick().await;
+            if core_tx.send(CoreMessage::Tick).is_err() {
+                return;
+            }
+        }
+    });
 }

@@ -69,7 +69,7 @@ pub async fn run_quorum_with(
     let my_id = settings.server_id;
     let listener = TcpListener::bind(settings.client_address).await?;
     tracing::info!("binding to port {}", listener.local_addr()?);
-    let (core_tx, mut core_rx) = mpsc::unbounded_channel::<CoreMessage>();
+    let (core_tx, core_rx) = mpsc::unbounded_channel::<CoreMessage>();
     let stats = Arc::new(ServerStats::default());
     on_start(Started { core: core_tx.clone(), stats: stats.clone() });
 
@@ -123,22 +123,7 @@ pub async fn run_quorum_with(
     let mut core = Core::new(settings.clone(), Box::new(NoPersister), stats);
     core.restore(recovered.tree);
     core.start_quorum(zab_config(&config, my_id), restored, election, quorum, storage);
-    tokio::spawn(async move {
-        while let Some(message) = core_rx.recv().await {
-            core.handle(message);
-        }
-    });
-    let tick_tx = core_tx.clone();
-    let tick = std::time::Duration::from_millis(settings.tick_time_ms.max(1));
-    tokio::spawn(async move {
-        let mut interval = tokio::time::interval(tick);
-        loop {
-            interval.tick().await;
-            if tick_tx.send(CoreMessage::Tick).is_err() {
-                return;
-            }
-        }
-    });
+    crate::server::spawn_core(core, core_rx, core_tx.clone(), settings.tick_time_ms);
     let timer_tx = core_tx.clone();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(std::time::Duration::from_millis(20));
