@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import random
 import signal
 import socket
 import subprocess
@@ -86,10 +87,25 @@ def kind_unavailable_reason(kind: str) -> Optional[str]:
     return java_available() if kind == "java" else ferrokeeper_available()
 
 
+_handed_out_ports: set = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A port that is free now, taken below the kernel's ephemeral range (32768-60999 on Linux):
+    a port the kernel hands out may be grabbed as the source port of some outgoing connection
+    (the ensemble's own) before the server binds it."""
+    for _ in range(1000):
+        port = random.randint(10000, 32000)
+        if port in _handed_out_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        _handed_out_ports.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def four_letter(port: int, word: str, timeout: float = 10.0, host: str = HOST,

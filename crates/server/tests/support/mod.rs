@@ -12,8 +12,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A port that is free now, taken below the kernel's ephemeral range (32768-60999 on Linux): a
+/// port the kernel hands out may become the source port of some outgoing connection before the
+/// server binds it. Each test process walks its own stretch of the range.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = (std::process::id().wrapping_mul(7919)) % 22_000;
+    for _ in 0..22_000 {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % 22_000;
+        let port = 10_000 + offset as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range")
 }
 
 /// A server process that is killed when dropped.
