@@ -215,6 +215,12 @@ class ServerHandle:
 
     def _start_once(self, timeout: float) -> "ServerHandle":
         assert self.proc is None, "already running"
+        if self.kind == "java":
+            # Java 3.8 cannot restart on a txn log it created but never wrote a header to
+            # (killed in between): it dies with EOFException. Not what these tests examine.
+            for log in (self.data_dir / "version-2").glob("log.*"):
+                if log.stat().st_size < 16:
+                    log.unlink()
         reason = kind_unavailable_reason(self.kind)
         if reason:
             raise RuntimeError(f"cannot start {self.kind} server: {reason}")
