@@ -24,6 +24,7 @@ CLOSE_SESSION = -11
 
 # xids
 NOTIFICATION_XID = -1
+NODE_DATA_CHANGED = 3   # WatcherEvent type; state 3 = SyncConnected
 PING_XID = -2
 
 # errors
