@@ -535,8 +535,10 @@ impl Leader {
         }
     }
 
-    /// Propose a txn (the leader acks its own proposal: the batch persists it before anything
-    /// leaves). Fails when not established or when the epoch's counter is exhausted.
+    /// Propose a txn. The PROPOSALs leave at once (early) while the leader logs it; the leader's
+    /// own ack is counted now, which is sound because a commit it enables is carried out only
+    /// after this batch's persist (batches complete in order). Fails when not established or
+    /// when the epoch's counter is exhausted.
     pub(crate) fn propose(
         &mut self,
         config: &Config,
@@ -560,7 +562,7 @@ impl Leader {
         self.outstanding.insert(zxid, BTreeSet::from([config.my_id]));
         for (&learner, handler) in self.handlers.iter_mut() {
             if handler.forwarding && !handler.observer {
-                out.send(learner, Message::Quorum(QuorumMessage::Proposal { txn: txn.clone() }));
+                out.send_early(learner, Message::Quorum(QuorumMessage::Proposal { txn: txn.clone() }));
                 handler.unacked.push_back((zxid, now_ms));
             }
         }

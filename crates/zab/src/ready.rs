@@ -63,6 +63,8 @@ pub enum Event {
 
 /// The output of one call into the core. The driver carries it out in this order:
 ///
+/// 0. [`Ready::early`] at once, before the persists (see [`Ready::release_early`] for the order
+///    they keep with earlier batches' messages);
 /// 1. every [`Persist`] in order, then fsync — nothing below may happen before it is durable;
 /// 2. [`Ready::apply`]: committed txns, in zxid order, to the data tree;
 /// 3. [`Ready::messages`], in order (per recipient the quorum port is FIFO);
@@ -71,6 +73,11 @@ pub enum Event {
 /// Batches are carried out in the order the core returned them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ready {
+    /// Messages that do not depend on this batch's persists: a leader's PROPOSALs. Each follower
+    /// makes the txn durable before it acks, and the leader counts its own ack only through
+    /// its commits, which run after this batch's persists (batches complete in order); so the
+    /// leader's fsync and its followers' run in parallel, as in Java's Leader.propose.
+    pub early: Vec<Outgoing>,
     /// Durable writes.
     pub persist: Vec<Persist>,
     /// Committed txns to apply, strictly increasing zxids.
@@ -84,10 +91,70 @@ pub struct Ready {
 impl Ready {
     /// True when there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.persist.is_empty() && self.apply.is_empty() && self.messages.is_empty() && self.events.is_empty()
+        self.early.is_empty()
+            && self.persist.is_empty()
+            && self.apply.is_empty()
+            && self.messages.is_empty()
+            && self.events.is_empty()
     }
 
     pub(crate) fn send(&mut self, to: Sid, message: Message) {
         self.messages.push(Outgoing { to, message });
+    }
+
+    pub(crate) fn send_early(&mut self, to: Sid, message: Message) {
+        self.early.push(Outgoing { to, message });
+    }
+
+    /// Takes this batch's early messages for the driver to send now. `waiting` are the earlier
+    /// batches not carried out yet, oldest first: a message to a peer that one of them still
+    /// has a message or a connection close for joins the newest such batch's messages instead,
+    /// because a quorum connection is FIFO and must not see a PROPOSAL overtake, say, the DIFF
+    /// and NEWLEADER that bring that learner up to date.
+    pub fn release_early<'a>(&mut self, waiting: impl DoubleEndedIterator<Item = &'a mut Ready>) -> Vec<Outgoing> {
+        let mut early = std::mem::take(&mut self.early);
+        if early.is_empty() {
+            return early;
+        }
+        for batch in waiting.rev() {
+            let (held, free): (Vec<Outgoing>, Vec<Outgoing>) =
+                early.into_iter().partition(|outgoing| batch.talks_to(outgoing.to));
+            batch.messages.extend(held);
+            early = free;
+            if early.is_empty() {
+                break;
+            }
+        }
+        early
+    }
+
+    fn talks_to(&self, peer: Sid) -> bool {
+        self.early.iter().chain(&self.messages).any(|outgoing| outgoing.to == peer)
+            || self.events.iter().any(|event| matches!(event, Event::CloseConnection(p) if *p == peer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::QuorumMessage;
+
+    fn proposal(to: Sid, counter: u32) -> Outgoing {
+        let txn = Txn { zxid: Zxid::new(1, counter), data: Bytes::new() };
+        Outgoing { to, message: Message::Quorum(QuorumMessage::Proposal { txn }) }
+    }
+
+    #[test]
+    fn an_early_message_waits_behind_the_newest_batch_that_still_talks_to_its_peer() {
+        let diff = Outgoing { to: 2, message: Message::Quorum(QuorumMessage::Diff { zxid: Zxid::ZERO }) };
+        let mut older = Ready { messages: vec![diff.clone()], ..Ready::default() };
+        let mut newer = Ready { events: vec![Event::CloseConnection(3)], ..Ready::default() };
+        let mut quiet = Ready::default();
+        let mut ready = Ready { early: vec![proposal(1, 5), proposal(2, 5), proposal(3, 5)], ..Ready::default() };
+        let now = ready.release_early([&mut older, &mut newer, &mut quiet].into_iter());
+        assert_eq!(now, [proposal(1, 5)], "nothing waits for peer 1");
+        assert_eq!(older.messages, [diff, proposal(2, 5)], "after the DIFF to peer 2");
+        assert_eq!(newer.messages, [proposal(3, 5)], "with the batch that closes peer 3");
+        assert!(ready.early.is_empty() && quiet.messages.is_empty());
     }
 }

@@ -109,6 +109,14 @@ fn after_a_quorum_of_ackepoch_the_leader_writes_current_epoch_then_syncs_and_aft
     let (zxid, out) = leader.propose(2_003, |_| "x".into()).unwrap();
     assert_eq!(zxid, Zxid::new(2, 1));
     assert_eq!(out.persist, [Persist::Append(Txn { zxid, data: "x".into() })]);
+    // The PROPOSAL leaves while the leader logs the txn; the commit waits for a follower's ack.
+    let early: Vec<_> = out.early.iter().map(|o| (o.to, o.message.clone())).collect();
+    let txn = Txn { zxid, data: "x".into() };
+    assert_eq!(early, [(1, Message::Quorum(QuorumMessage::Proposal { txn: txn.clone() }))]);
+    assert!(out.messages.is_empty() && out.apply.is_empty());
+    let out = leader.step(2_004, 1, Message::Quorum(QuorumMessage::Ack { zxid }));
+    assert_eq!(out.apply, [txn]);
+    assert_eq!(quorum(&out), [(1, QuorumMessage::Commit { zxid })]);
 }
 
 #[test]

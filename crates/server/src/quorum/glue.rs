@@ -163,9 +163,14 @@ impl Core {
 
     // ---- the Ready loop ----
 
-    /// Carries out a batch: persists go to the storage thread; the rest waits for them (and
-    /// for every earlier batch).
+    /// Carries out a batch: early messages leave now, persists go to the storage thread; the
+    /// rest waits for them (and for every earlier batch).
     pub(super) fn zab_ready(&mut self, mut ready: Ready) {
+        let Some(q) = self.quorum.as_mut() else { return };
+        let early = ready.release_early(q.queue.iter_mut().map(|pending| &mut pending.ready));
+        for outgoing in early {
+            self.send_to_peer(outgoing.to, outgoing.message);
+        }
         let Some(q) = self.quorum.as_mut() else { return };
         if ready.is_empty() {
             return;

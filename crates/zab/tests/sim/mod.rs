@@ -434,7 +434,15 @@ impl Simulation {
 
     /// A Ready from `sid`'s core: persists are written now and fsynced after a disk delay; the
     /// rest waits for the fsync.
-    fn handle_ready(&mut self, sid: Sid, ready: Ready) {
+    fn handle_ready(&mut self, sid: Sid, mut ready: Ready) {
+        // Early messages (a leader's PROPOSALs) leave before this batch's fsync: a crash before
+        // it completes leaves the txn on followers only, which the checks must survive.
+        let early = ready.release_early(self.servers.get_mut(&sid).unwrap().pending.iter_mut());
+        for outgoing in early {
+            if self.up(outgoing.to) || matches!(outgoing.message, Message::Quorum(_)) {
+                self.send(sid, outgoing.to, outgoing.message);
+            }
+        }
         if ready.is_empty() {
             self.reschedule_tick(sid);
             return;
