@@ -29,23 +29,55 @@ const SESSIONS: [i64; 3] = [SESSION, OTHER_SESSION, 0x0100_0000_0000_0003];
 enum Write {
     /// `kind`: 0 create, 1 create2, 2 createContainer, 3 createTTL; flags 0..=6 whatever the
     /// kind (prep and the tree disagree on some pairings: both are covered).
-    Create { kind: u8, path: usize, flags: i32, ttl: i64, data: Option<Vec<u8>>, acl: u8 },
-    Delete { path: usize, version: i32 },
-    DeleteContainer { path: usize },
-    SetData { path: usize, data: Option<Vec<u8>>, version: i32 },
-    SetAcl { path: usize, acl: u8, version: i32 },
-    Check { path: usize, version: i32 },
+    Create {
+        kind: u8,
+        path: usize,
+        flags: i32,
+        ttl: i64,
+        data: Option<Vec<u8>>,
+        acl: u8,
+    },
+    Delete {
+        path: usize,
+        version: i32,
+    },
+    DeleteContainer {
+        path: usize,
+    },
+    SetData {
+        path: usize,
+        data: Option<Vec<u8>>,
+        version: i32,
+    },
+    SetAcl {
+        path: usize,
+        acl: u8,
+        version: i32,
+    },
+    Check {
+        path: usize,
+        version: i32,
+    },
     Multi(Vec<Write>),
 }
 
 #[derive(Debug, Clone)]
 enum Step {
     /// A write by one of [`SESSIONS`].
-    Write { session: usize, write: Write },
-    CreateSession { session: usize },
-    CloseSession { session: usize },
+    Write {
+        session: usize,
+        write: Write,
+    },
+    CreateSession {
+        session: usize,
+    },
+    CloseSession {
+        session: usize,
+    },
     /// Apply the oldest `count` pending txns (the rest stay pending across later preps).
-    Apply { count: usize },
+    Apply {
+        count: usize,
+    },
 }
 
 fn data() -> impl Strategy<Value = Option<Vec<u8>>> {
@@ -118,8 +150,12 @@ fn request(write: &Write) -> Request {
                 }),
             }
         }
-        Write::Delete { path, version } => Request::Delete(DeleteRequest { path: PATHS[*path].into(), version: *version }),
-        Write::DeleteContainer { path } => Request::DeleteContainer(DeleteContainerRequest { path: PATHS[*path].into() }),
+        Write::Delete { path, version } => {
+            Request::Delete(DeleteRequest { path: PATHS[*path].into(), version: *version })
+        }
+        Write::DeleteContainer { path } => {
+            Request::DeleteContainer(DeleteContainerRequest { path: PATHS[*path].into() })
+        }
         Write::SetData { path, data, version } => Request::SetData(SetDataRequest {
             path: PATHS[*path].into(),
             data: data.as_deref().map(Bytes::copy_from_slice),
@@ -297,9 +333,23 @@ fn raw_body(txn: &RawTxn) -> (i64, TxnBody) {
             let path = PATHS[*path].to_string();
             let parent_c_version = *parent_cversion;
             let body = match type_ {
-                0 => TxnBody::Create(CreateTxn { path, data, acl: open(), ephemeral: *ephemeral, parent_c_version }),
-                1 => TxnBody::Create2(CreateTxn { path, data, acl: open(), ephemeral: *ephemeral, parent_c_version }),
-                2 => TxnBody::CreateContainer(CreateContainerTxn { path, data, acl: open(), parent_c_version }),
+                0 => TxnBody::Create(CreateTxn {
+                    path,
+                    data,
+                    acl: open(),
+                    ephemeral: *ephemeral,
+                    parent_c_version,
+                }),
+                1 => TxnBody::Create2(CreateTxn {
+                    path,
+                    data,
+                    acl: open(),
+                    ephemeral: *ephemeral,
+                    parent_c_version,
+                }),
+                2 => {
+                    TxnBody::CreateContainer(CreateContainerTxn { path, data, acl: open(), parent_c_version })
+                }
                 _ => TxnBody::CreateTtl(CreateTtlTxn { path, data, acl: open(), parent_c_version, ttl: 500 }),
             };
             (SESSIONS[*session], body)
@@ -321,7 +371,10 @@ fn raw_body(txn: &RawTxn) -> (i64, TxnBody) {
         ),
         RawTxn::CloseSession { session, listed, with_body } => {
             let paths2_delete = listed.iter().map(|path| PATHS[*path].to_string()).collect();
-            (SESSIONS[*session], TxnBody::CloseSession(with_body.then_some(CloseSessionTxn { paths2_delete })))
+            (
+                SESSIONS[*session],
+                TxnBody::CloseSession(with_body.then_some(CloseSessionTxn { paths2_delete })),
+            )
         }
         RawTxn::CreateSession { session } => {
             (SESSIONS[*session], TxnBody::CreateSession(CreateSessionTxn { time_out: 30_000 }))
@@ -386,7 +439,10 @@ fn a_create_of_a_root_child_behind_a_pending_set_data_on_the_root() {
     // must see both changes on the one root node.
     let mut run = Run::new();
     let steps = [
-        Step::Write { session: 0, write: Write::SetData { path: 0, data: Some(b"root".to_vec()), version: -1 } },
+        Step::Write {
+            session: 0,
+            write: Write::SetData { path: 0, data: Some(b"root".to_vec()), version: -1 },
+        },
         Step::Write {
             session: 0,
             write: Write::Create { kind: 0, path: 1, flags: 0, ttl: -1, data: None, acl: 0 },
@@ -409,7 +465,10 @@ fn a_create_whose_opcode_and_flags_disagree() {
             session: 0,
             write: Write::Create { kind: 2, path: 1, flags: 1, ttl: -1, data: None, acl: 0 },
         },
-        Step::Write { session: 0, write: Write::Create { kind: 0, path: 2, flags: 4, ttl: -1, data: None, acl: 0 } },
+        Step::Write {
+            session: 0,
+            write: Write::Create { kind: 0, path: 2, flags: 4, ttl: -1, data: None, acl: 0 },
+        },
         Step::CloseSession { session: 0 },
     ];
     for step in &steps {

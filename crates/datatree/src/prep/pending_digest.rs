@@ -74,7 +74,12 @@ pub(crate) struct PendingDigest {
 impl PendingDigest {
     /// The TxnDigest to log with the next prepared txn (in zxid order), recording its change.
     /// `None` for an error txn (Java logs those without one) or while the digest is unknown.
-    pub(crate) fn after_txn(&mut self, tree: &DataTree, header: &TxnHeader, body: &TxnBody) -> Option<TxnDigest> {
+    pub(crate) fn after_txn(
+        &mut self,
+        tree: &DataTree,
+        header: &TxnHeader,
+        body: &TxnBody,
+    ) -> Option<TxnDigest> {
         if let Some(through) = self.unknown_through.as_mut() {
             *through = (*through).max(header.zxid);
             return None;
@@ -99,7 +104,10 @@ impl PendingDigest {
             self.unknown_through = Some(header.zxid);
             return None;
         }
-        Some(TxnDigest { version: DIGEST_VERSION, tree_digest: tree.digest().wrapping_add(self.pending_delta) })
+        Some(TxnDigest {
+            version: DIGEST_VERSION,
+            tree_digest: tree.digest().wrapping_add(self.pending_delta),
+        })
     }
 
     /// Txn `zxid` (and every earlier one) is now in the tree: its overlay entries and its
@@ -239,7 +247,13 @@ impl TxnStep<'_> {
     }
 
     /// `DataTree::create_node`; the error is the code the tree answers (nothing changed).
-    fn create_node(&mut self, path: &str, data: &Option<Bytes>, owner: i64, parent_cversion: i32) -> Result<(), i32> {
+    fn create_node(
+        &mut self,
+        path: &str,
+        data: &Option<Bytes>,
+        owner: i64,
+        parent_cversion: i32,
+    ) -> Result<(), i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path);
         let mut parent = self.current(parent_key).ok_or(err::NO_NODE)?;
@@ -305,8 +319,9 @@ impl TxnStep<'_> {
     /// `DataTree::kill_session`: the listed paths, then every other node the session owns.
     fn kill_session(&mut self, listed: &[String]) -> Result<(), Unmodelled> {
         let session = self.client_id;
-        let owned_by_session =
-            |node: &DigestNode| EphemeralKind::of(node.stat.ephemeral_owner) == EphemeralKind::Session(session);
+        let owned_by_session = |node: &DigestNode| {
+            EphemeralKind::of(node.stat.ephemeral_owner) == EphemeralKind::Session(session)
+        };
         let mut owned: BTreeSet<String> = self
             .tree
             .ephemerals_of(session)
