@@ -140,6 +140,14 @@ def ensemble_factory(request, tmp_path):
     yield factory
     for ensemble in made:
         ensemble.stop()
+    # A Java member checks the digest each proposal carries against its own tree (and any
+    # member's logged digests when it loads them): none may differ.
+    for ensemble in made:
+        for m in ensemble.members:
+            if m.kind == "java":
+                log = m.log_text()
+                assert "Digests are not matching" not in log and "digest mismatch" not in log.lower(), \
+                    f"java {m.sid} found a digest mismatch:\n{m.log_tail(40)}"
 
 
 def client_on(kazoo_factory, member: Member, **kwargs):
@@ -315,6 +323,23 @@ def test_mixed_ensemble_with_java(ensemble_factory, kazoo_factory, case):
         zk = client_on(kazoo_factory, m)
         zk.create(f"/mixed-{m.sid}", f"{m.kind} {m.sid}".encode())
         zk.create(f"/mixed-eph-{m.sid}", b"e", ephemeral=True)
+        # Every kind of change the proposals' digests must follow (checked by Java members
+        # when the ensemble is torn down).
+        zk.create(f"/mixed-{m.sid}/seq-", b"s", sequence=True)
+        zk.create(f"/mixed-{m.sid}/c", b"", makepath=False)
+        zk.set(f"/mixed-{m.sid}/c", b"changed")
+        zk.set_acls(f"/mixed-{m.sid}/c", [h_acl_world_all()])
+        zk.set("/", f"root {m.sid}".encode())
+        tx = zk.transaction()
+        tx.create(f"/mixed-{m.sid}/t", b"t")
+        tx.set_data(f"/mixed-{m.sid}/c", b"again")
+        tx.delete(f"/mixed-{m.sid}/t")
+        tx.commit()
+        tx = zk.transaction()
+        tx.create(f"/mixed-{m.sid}/never", b"n")
+        tx.check(f"/mixed-{m.sid}/c", 99)
+        tx.commit()
+        zk.delete(f"/mixed-{m.sid}/c")
         zk.stop()
     for m in ensemble.members:
         zk = client_on(kazoo_factory, m)
@@ -368,6 +393,12 @@ def test_follower_far_behind_gets_a_snapshot(ensemble_factory, kazoo_factory, ca
     writer.create("/snap/after", b"a")
     back.sync("/snap")
     assert back.get("/snap/after")[0] == b"a"
+
+
+def h_acl_world_all():
+    from kazoo.security import make_acl
+
+    return make_acl("world", "anyone", all=True)
 
 
 def h_acl_world_read():

@@ -11,9 +11,123 @@ pub struct Node {
     /// Key into the tree's [`crate::acl_cache::AclCache`]; -1 is OPEN_ACL_UNSAFE.
     pub acl_id: i64,
     pub stat: StatPersisted,
-    /// Child names (not paths); a persistent set so that a snapshot's frozen copy of a node with
-    /// many children costs nothing to keep while the live node changes.
-    pub children: imbl::HashSet<String>,
+    /// Child names (not paths).
+    pub children: ChildSet,
+}
+
+/// Above this many names a child set becomes a B-tree.
+const SMALL_CHILDREN_MAX: usize = 32;
+/// At this many names a B-tree set goes back to a vector (below the switch up, so a set that
+/// hovers around it does not convert on every change).
+const SMALL_CHILDREN_AGAIN: usize = 16;
+
+/// A node's child names. Most nodes have none or a few: a sorted vector, which costs nothing
+/// when empty and one small allocation otherwise (imbl's HAMT set took ~1 KB for one name).
+/// Past [`SMALL_CHILDREN_MAX`] names a persistent B-tree set (`imbl::OrdSet`): a snapshot's
+/// frozen copy of a parent with many children then costs nothing to keep while the live one
+/// changes, and a name costs its `String` and a slot in a leaf of up to 64 (the HAMT cost
+/// ~250 B per name at a million children).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChildSet {
+    Small(Vec<String>),
+    Large(imbl::OrdSet<String>),
+}
+
+impl Default for ChildSet {
+    fn default() -> Self {
+        ChildSet::Small(Vec::new())
+    }
+}
+
+impl ChildSet {
+    pub fn len(&self) -> usize {
+        match self {
+            ChildSet::Small(names) => names.len(),
+            ChildSet::Large(names) => names.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        match self {
+            ChildSet::Small(names) => names.binary_search_by(|probe| probe.as_str().cmp(name)).is_ok(),
+            ChildSet::Large(names) => names.contains(name),
+        }
+    }
+
+    /// Adds `name`; false if it was there already.
+    pub fn insert(&mut self, name: String) -> bool {
+        match self {
+            ChildSet::Small(names) => match names.binary_search(&name) {
+                Ok(_) => false,
+                Err(at) => {
+                    names.insert(at, name);
+                    if names.len() > SMALL_CHILDREN_MAX {
+                        *self = ChildSet::Large(std::mem::take(names).into_iter().collect());
+                    }
+                    true
+                }
+            },
+            ChildSet::Large(names) => names.insert(name).is_none(),
+        }
+    }
+
+    /// Removes `name`; false if it was not there.
+    pub fn remove(&mut self, name: &str) -> bool {
+        match self {
+            ChildSet::Small(names) => match names.binary_search_by(|probe| probe.as_str().cmp(name)) {
+                Ok(at) => {
+                    names.remove(at);
+                    true
+                }
+                Err(_) => false,
+            },
+            ChildSet::Large(names) => {
+                let removed = names.remove(name).is_some();
+                if names.len() <= SMALL_CHILDREN_AGAIN {
+                    *self = ChildSet::Small(names.iter().cloned().collect());
+                }
+                removed
+            }
+        }
+    }
+
+    /// The names in ascending order.
+    pub fn iter(&self) -> ChildNames<'_> {
+        match self {
+            ChildSet::Small(names) => ChildNames::Small(names.iter()),
+            ChildSet::Large(names) => ChildNames::Large(names.iter()),
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a ChildSet {
+    type Item = &'a String;
+    type IntoIter = ChildNames<'a>;
+
+    fn into_iter(self) -> ChildNames<'a> {
+        self.iter()
+    }
+}
+
+/// [`ChildSet::iter`].
+pub enum ChildNames<'a> {
+    Small(std::slice::Iter<'a, String>),
+    Large(<&'a imbl::OrdSet<String> as IntoIterator>::IntoIter),
+}
+
+impl<'a> Iterator for ChildNames<'a> {
+    type Item = &'a String;
+
+    fn next(&mut self) -> Option<&'a String> {
+        match self {
+            ChildNames::Small(names) => names.next(),
+            ChildNames::Large(names) => names.next(),
+        }
+    }
 }
 
 impl Node {
@@ -84,3 +198,34 @@ impl EphemeralKind {
 
 /// The largest TTL a node can carry: 2^40 - 1 ms.
 pub const TTL_MASK: i64 = (1 << 40) - 1;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_set_switches_representation_and_keeps_every_name_sorted() {
+        let mut set = ChildSet::default();
+        let mut model = std::collections::BTreeSet::new();
+        // Up past the switch, down below the way back, and up again; names out of order.
+        let names: Vec<String> = (0..80).map(|i| format!("n{:03}", (i * 37) % 80)).collect();
+        for name in &names {
+            assert_eq!(set.insert(name.clone()), model.insert(name.clone()));
+            assert!(!set.insert(name.clone()));
+        }
+        assert!(matches!(set, ChildSet::Large(_)));
+        for name in names.iter().take(70) {
+            assert_eq!(set.remove(name), model.remove(name));
+            assert!(!set.remove(name));
+            assert_eq!(set.len(), model.len());
+            assert!(set.iter().eq(model.iter()));
+        }
+        assert!(matches!(set, ChildSet::Small(_)));
+        for name in &names {
+            assert_eq!(set.insert(name.clone()), model.insert(name.clone()));
+            assert_eq!(set.contains(name), model.contains(name));
+        }
+        assert!(set.iter().eq(model.iter()));
+        assert!(!set.contains("absent"));
+    }
+}

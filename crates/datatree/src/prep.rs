@@ -9,6 +9,8 @@
 //!
 //! 1. for each write, in request order, call [`prep_write`] with the next zxid; it records its
 //!    changes in `pending` and returns the [`Prepared`] header and body to propose / log;
+//!    with digests enabled, pass every txn about to be proposed (prepared here or not) to
+//!    [`PendingChanges::txn_digest`], in zxid order, for the TxnDigest to log and propose;
 //! 2. once a txn is durable (committed), apply it with `DataTree::apply`, **then** call
 //!    [`PendingChanges::note_applied`] with its zxid (Java does both under one lock, in that
 //!    order), so that the records it made are dropped only when the tree shows them;
@@ -49,7 +51,10 @@
 //!
 //! - When a multi fails with a Java runtime exception (MarshallingError), its pending records
 //!   are rolled back; Java leaves them in place until the error txn is applied.
-//! - No tree digest is computed for the txn (Java's `zookeeper.digest.enabled`).
+//! - The txn's digest ([`PendingChanges::txn_digest`]) is worked out from the txn itself against
+//!   an overlay that follows the tree's apply exactly, not from these change records, which
+//!   keep Java's quirks (`pending_digest.rs`); Java logs a digest its follower would find wrong
+//!   where those quirks show, this logs the one the tree will have.
 //! - closeSession lists the ephemerals to delete in path order (Java: HashSet order).
 
 use crate::acl::{check_acl, fixup_acl, AuthInfo};
@@ -65,8 +70,9 @@ use jute::records::{Acl, StatPersisted};
 use jute::request::{MultiOp, Request};
 use jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn, CreateTxn,
-    DeleteTxn, ErrorTxn, SetAclTxn, SetDataTxn, TxnBody, TxnHeader,
+    DeleteTxn, ErrorTxn, SetAclTxn, SetDataTxn, TxnBody, TxnDigest, TxnHeader,
 };
+use pending_digest::PendingDigest;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -265,6 +271,8 @@ pub fn prep_create_session(ctx: &PrepContext<'_>, timeout_ms: i32) -> Prepared {
     }
 }
 
+mod pending_digest;
+
 // ---------------------------------------------------------------------------------------------
 // Pending changes
 
@@ -317,6 +325,8 @@ pub struct PendingChanges {
     latest: HashMap<String, u64>,
     /// While a multi is prepared: each `latest` entry it replaced, to undo them on failure.
     multi_undo: Option<Vec<(String, Option<u64>)>>,
+    /// The tree digest each prepared txn leaves ([`PendingChanges::txn_digest`]).
+    digest: PendingDigest,
 }
 
 impl PendingChanges {
@@ -327,6 +337,7 @@ impl PendingChanges {
     /// Drops the records of every txn with zxid ≤ `zxid`. Call after applying txn `zxid` to the
     /// tree, so its changes are then read from there.
     pub fn note_applied(&mut self, zxid: i64) {
+        self.digest.note_applied(zxid);
         while self.records.front().is_some_and(|record| record.zxid <= zxid) {
             let sequence = self.first_sequence;
             if let Some(record) = self.records.pop_front() {
@@ -344,6 +355,16 @@ impl PendingChanges {
         self.records.clear();
         self.latest.clear();
         self.multi_undo = None;
+        self.digest.clear();
+    }
+
+    /// The TxnDigest (version 2) to log and propose with a txn about to be proposed: the tree
+    /// digest once every prepared txn up to and including this one is applied, as Java's
+    /// PrepRequestProcessor precalculates it. Call once per proposed txn, in zxid order, for
+    /// every txn (createSession and reconfig too, not only [`prep_write`]'s), with the same
+    /// tree the txns will be applied to. `None` for an error txn (3.8 logs those without one).
+    pub fn txn_digest(&mut self, tree: &DataTree, header: &TxnHeader, body: &TxnBody) -> Option<TxnDigest> {
+        self.digest.after_txn(tree, header, body)
     }
 
     pub fn len(&self) -> usize {

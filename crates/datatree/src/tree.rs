@@ -890,7 +890,7 @@ impl<'a> Iterator for DepthFirst<'a> {
 }
 
 /// Java's node map aliases `""` to the root.
-fn key(path: &str) -> &str {
+pub(crate) fn key(path: &str) -> &str {
     if path.is_empty() {
         "/"
     } else {
@@ -900,13 +900,13 @@ fn key(path: &str) -> &str {
 
 /// `/a/b` → (`/a`, `b`); `/a` → (`""`, `a`). None for a path without `/` or with an empty last
 /// component (`/`, `/a/`), which no valid txn carries.
-fn parent_and_child(path: &str) -> Option<(&str, &str)> {
+pub(crate) fn parent_and_child(path: &str) -> Option<(&str, &str)> {
     let slash = path.rfind('/')?;
     let child = &path[slash + 1..];
     (!child.is_empty()).then_some((&path[..slash], child))
 }
 
-fn join(parent: &str, child: &str) -> String {
+pub(crate) fn join(parent: &str, child: &str) -> String {
     if parent == "/" {
         format!("/{child}")
     } else {

@@ -19,7 +19,7 @@ use jute::consts::{err, op};
 use jute::proto::*;
 use jute::records::Id;
 use jute::request::{Request, RequestError};
-use jute::txn::{TxnBody, TxnHeader};
+use jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use jute::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -136,7 +136,8 @@ struct Connection {
 
 /// The persister: takes txns in zxid order and reports them durable.
 pub trait Persister: Send {
-    fn persist(&mut self, header: &TxnHeader, body: &TxnBody);
+    /// `digest`: the TxnDigest to log after the txn (digest.enabled, not an error txn).
+    fn persist(&mut self, header: &TxnHeader, body: &TxnBody, digest: Option<&TxnDigest>);
     /// Called after every batch of durable txns is applied: the moment a snapshot can freeze
     /// the tree (`DataTree::snapshot_view`, O(1)).
     fn applied(&mut self, _tree: &DataTree) {}
@@ -160,7 +161,7 @@ impl MemoryPersister {
 }
 
 impl Persister for MemoryPersister {
-    fn persist(&mut self, header: &TxnHeader, _body: &TxnBody) {
+    fn persist(&mut self, header: &TxnHeader, _body: &TxnBody, _digest: Option<&TxnDigest>) {
         let _ = self.core.send(CoreMessage::Durable { zxid: header.zxid });
     }
 }
@@ -615,11 +616,19 @@ impl Core {
 
     fn propose(&mut self, header: TxnHeader, body: TxnBody, origin: Origin) {
         self.last_proposed_zxid = self.last_proposed_zxid.max(header.zxid);
+        // The tree digest this txn leaves, worked out now from the pending changes (Java's
+        // precalculated digest): logged after the txn, and proposed with it so followers log
+        // and check it too.
+        let digest = if self.settings.storage.digest_enabled {
+            self.pending.txn_digest(&self.tree, &header, &body)
+        } else {
+            None
+        };
         if self.is_quorum() {
-            self.zab_propose(header, body, origin);
+            self.zab_propose(header, body, digest, origin);
             return;
         }
-        self.persister.persist(&header, &body);
+        self.persister.persist(&header, &body, digest.as_ref());
         self.in_flight.push_back(InFlight { header, body, origin });
     }
 

@@ -20,11 +20,11 @@
 //! # Digests
 //!
 //! With `digest.enabled` (the default, as in Java) each logged txn carries the tree digest it
-//! leaves, as 3.8 logs it. The writer thread keeps its own copy of the tree, applies each txn
-//! to it just before appending it and logs that copy's digest: exact by construction, since
-//! the core applies the same txns in the same order. The copy starts as a clone of the
-//! recovered tree and shares every node it has not changed with the core's (persistent map);
-//! the price is a second apply per txn on the writer thread.
+//! leaves, as 3.8 logs it (none after an error txn). The core works it out when it proposes
+//! the txn, from the tree and the changes still pending (`PendingChanges::txn_digest`, Java's
+//! precalculated digest), and hands it over with the txn; the writer only appends it. (It used
+//! to keep a second copy of the tree one txn ahead for this, which doubled the memory of every
+//! node a write load touched.)
 //!
 //! # Disk failures
 //!
@@ -127,18 +127,21 @@ struct Shared {
     failure: Mutex<Option<String>>,
 }
 
+/// A txn on its way to the log, with the digest to log after it.
+type LoggedTxn = (TxnHeader, TxnBody, Option<TxnDigest>);
+
 /// The core's persister: a channel to the log writer thread, and the snapshot hand-off.
 #[derive(Debug)]
 pub struct LogPersister {
-    txns: std_mpsc::Sender<(TxnHeader, TxnBody)>,
+    txns: std_mpsc::Sender<LoggedTxn>,
     snapshots: std_mpsc::Sender<SnapshotView>,
     shared: Arc<Shared>,
 }
 
 impl Persister for LogPersister {
-    fn persist(&mut self, header: &TxnHeader, body: &TxnBody) {
+    fn persist(&mut self, header: &TxnHeader, body: &TxnBody, digest: Option<&TxnDigest>) {
         // After a failure the writer drops everything; nothing is ever reported durable.
-        let _ = self.txns.send((header.clone(), body.clone()));
+        let _ = self.txns.send((header.clone(), body.clone(), digest.cloned()));
     }
 
     fn applied(&mut self, tree: &DataTree) {
@@ -173,7 +176,7 @@ pub fn start(
     core: mpsc::UnboundedSender<CoreMessage>,
 ) -> std::io::Result<LogPersister> {
     let shared = Arc::new(Shared::default());
-    let (txns_tx, txns_rx) = std_mpsc::channel::<(TxnHeader, TxnBody)>();
+    let (txns_tx, txns_rx) = std_mpsc::channel::<LoggedTxn>();
     let (snap_tx, snap_rx) = std_mpsc::channel::<SnapshotView>();
 
     let mut writer = TxnLogWriter::new(
@@ -190,13 +193,9 @@ pub fn start(
     let policy = SnapshotPolicy::new(settings.snap_count, settings.snap_size_bytes, seed);
     let writer_shared = shared.clone();
     let limits = (settings.max_batch.max(1), settings.log_size_limit_bytes);
-    // digest.enabled: the writer keeps its own copy of the tree, one txn ahead of the core's,
-    // to log the digest each txn leaves (the copy shares every unchanged node with the core's
-    // tree: the node map is persistent).
-    let shadow = settings.digest_enabled.then(|| recovered.tree.clone());
     std::thread::Builder::new()
         .name("txn-log-writer".into())
-        .spawn(move || write_loop(writer, policy, txns_rx, core, writer_shared, limits, shadow))?;
+        .spawn(move || write_loop(writer, policy, txns_rx, core, writer_shared, limits))?;
 
     let snap_dir = dirs.snap_dir.clone();
     let snap_shared = shared.clone();
@@ -235,11 +234,10 @@ pub fn start(
 fn write_loop(
     mut writer: TxnLogWriter,
     mut policy: SnapshotPolicy,
-    txns: std_mpsc::Receiver<(TxnHeader, TxnBody)>,
+    txns: std_mpsc::Receiver<LoggedTxn>,
     core: mpsc::UnboundedSender<CoreMessage>,
     shared: Arc<Shared>,
     (max_batch, log_size_limit): (usize, Option<u64>),
-    mut shadow: Option<DataTree>,
 ) {
     let mut since_snapshot_txns = 0u64;
     let mut since_snapshot_bytes = 0u64;
@@ -255,8 +253,7 @@ fn write_loop(
         }
         let bytes_before = writer.current_file_bytes();
         let mut outcome = Ok(());
-        for (header, body) in &batch {
-            let digest = shadow.as_mut().and_then(|tree| logged_digest(tree, header, body));
+        for (header, body, digest) in &batch {
             outcome = writer.append(header, body, digest.as_ref());
             if outcome.is_err() {
                 break;
@@ -290,7 +287,7 @@ fn write_loop(
                 return;
             }
         }
-        let last = batch.last().map_or(0, |(header, _)| header.zxid);
+        let last = batch.last().map_or(0, |(header, _, _)| header.zxid);
         if core.send(CoreMessage::Durable { zxid: last }).is_err() {
             break;
         }
@@ -299,15 +296,6 @@ fn write_loop(
     if let Err(error) = writer.sync() {
         tracing::error!("Final txn log sync failed: {}", error);
     }
-}
-
-/// Java's TxnDigest for a txn: the tree digest once it is applied; error txns carry none (as
-/// 3.8 logs them). `tree` is the writer's copy, which applies every txn in log order, exactly
-/// as the core will.
-fn logged_digest(tree: &mut DataTree, header: &TxnHeader, body: &TxnBody) -> Option<TxnDigest> {
-    tree.apply(header, body);
-    (header.r#type != jute::consts::op::ERROR)
-        .then(|| TxnDigest { version: datatree::tree::digest::DIGEST_VERSION, tree_digest: tree.digest() })
 }
 
 fn fail(shared: &Shared, error: &WalError) {

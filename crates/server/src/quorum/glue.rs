@@ -519,11 +519,17 @@ impl Core {
 
     // ---- leader ----
 
-    /// Proposes a prepped txn through Zab; false when this server cannot (not an established
-    /// leader any more).
-    pub(super) fn zab_propose(&mut self, header: TxnHeader, body: TxnBody, origin: Origin) {
+    /// Proposes a prepped txn through Zab, with the tree digest it leaves (`digest`, as Java's
+    /// leader sends it: every member logs it, and a Java follower compares it with its tree).
+    pub(super) fn zab_propose(
+        &mut self,
+        header: TxnHeader,
+        body: TxnBody,
+        digest: Option<TxnDigest>,
+        origin: Origin,
+    ) {
         let now = self.zab_now();
-        let data = jute::Bytes::from(wal::txnlog::encode_payload(&header, &body, None));
+        let data = jute::Bytes::from(wal::txnlog::encode_payload(&header, &body, digest.as_ref()));
         let Some(q) = self.quorum.as_mut() else { return };
         match q.node.propose(now, |_| data) {
             Ok((zxid, ready)) => {

@@ -142,7 +142,12 @@ pub async fn run_quorum_with(
 struct NoPersister;
 
 impl crate::core::Persister for NoPersister {
-    fn persist(&mut self, header: &jute::txn::TxnHeader, _body: &jute::txn::TxnBody) {
+    fn persist(
+        &mut self,
+        header: &jute::txn::TxnHeader,
+        _body: &jute::txn::TxnBody,
+        _digest: Option<&jute::txn::TxnDigest>,
+    ) {
         panic!("txn 0x{:x} bypassed Zab", header.zxid);
     }
 }

@@ -1,0 +1,345 @@
+//! The TxnDigest of each prepared txn, worked out before the txn is applied (Java's
+//! PrepRequestProcessor precalculates it from its ChangeRecords).
+//!
+//! The logged digest is the tree digest *after* the txn: the committed tree's digest plus the
+//! change of every prepared-but-not-applied txn up to and including this one. Each txn's change
+//! is Σ(new node digests) − Σ(old node digests) over the nodes it touches.
+//!
+//! Prep's own change records cannot give that sum exactly: they keep Java's quirks (the root is
+//! two records, `""` for child changes and `/` for its own; a create's record takes its owner
+//! from the flags while the tree takes it from the txn type; closeSession records no parent
+//! change). So the pending digest keeps its own small overlay, keyed as the tree keys nodes, and
+//! moves it through each txn exactly as `DataTree::apply` moves the tree, for the fields the
+//! digest covers (path, data, stat) plus child counts. `tests/prep_digest.rs` checks it against
+//! the tree after every txn of random sequences.
+//!
+//! One case is not modelled: deleting a node that still has children (only a log replayed over
+//! a fuzzy snapshot does that; prep never prepares it). Should it happen, the txns from there on
+//! carry no digest (Java accepts a txn without one) until every prepared txn is applied and the
+//! tree's own digest is exact again.
+
+use crate::node::{EphemeralKind, CONTAINER_EPHEMERAL_OWNER};
+use crate::tree::digest::{node_digest, DIGEST_VERSION};
+use crate::tree::{join, key, parent_and_child};
+use crate::DataTree;
+use bytes::Bytes;
+use jute::consts::{err, op};
+use jute::records::StatPersisted;
+use jute::txn::{TxnBody, TxnDigest, TxnHeader};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// A node as the tree will hold it once every prepared txn is applied (the digest's fields).
+#[derive(Debug, Clone)]
+struct DigestNode {
+    stat: StatPersisted,
+    data: Option<Bytes>,
+    child_count: usize,
+    /// `node_digest` of the path, data and stat above.
+    digest: i64,
+}
+
+/// The latest state of one node and the txn that left it.
+#[derive(Debug)]
+struct OverlayEntry {
+    zxid: i64,
+    /// `None` when that txn deletes the node.
+    node: Option<DigestNode>,
+}
+
+/// One prepared txn's share of the pending digest.
+#[derive(Debug)]
+struct TxnChange {
+    zxid: i64,
+    delta: i64,
+    /// Node keys it wrote into the overlay (repeats allowed).
+    touched: Vec<String>,
+}
+
+/// A txn whose effect on the digest the overlay does not model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unmodelled;
+
+/// The running "pending tree digest": see the module doc.
+#[derive(Debug, Default)]
+pub(crate) struct PendingDigest {
+    overlay: HashMap<String, OverlayEntry>,
+    txns: VecDeque<TxnChange>,
+    /// Σ delta over `txns`.
+    pending_delta: i64,
+    /// While set, the pending digest is unknown: no digest is given for txns up to the last
+    /// prepared one, and this is the zxid to be applied before it is known again.
+    unknown_through: Option<i64>,
+}
+
+impl PendingDigest {
+    /// The TxnDigest to log with the next prepared txn (in zxid order), recording its change.
+    /// `None` for an error txn (Java logs those without one) or while the digest is unknown.
+    pub(crate) fn after_txn(
+        &mut self,
+        tree: &DataTree,
+        header: &TxnHeader,
+        body: &TxnBody,
+    ) -> Option<TxnDigest> {
+        if let Some(through) = self.unknown_through.as_mut() {
+            *through = (*through).max(header.zxid);
+            return None;
+        }
+        if header.r#type == op::ERROR {
+            return None;
+        }
+        let mut step = TxnStep {
+            tree,
+            overlay: &mut self.overlay,
+            zxid: header.zxid,
+            time: header.time,
+            client_id: header.client_id,
+            delta: 0,
+            touched: Vec::new(),
+        };
+        let outcome = step.process(body);
+        let change = TxnChange { zxid: header.zxid, delta: step.delta, touched: step.touched };
+        self.pending_delta = self.pending_delta.wrapping_add(change.delta);
+        self.txns.push_back(change);
+        if outcome == Err(Unmodelled) {
+            self.unknown_through = Some(header.zxid);
+            return None;
+        }
+        Some(TxnDigest {
+            version: DIGEST_VERSION,
+            tree_digest: tree.digest().wrapping_add(self.pending_delta),
+        })
+    }
+
+    /// Txn `zxid` (and every earlier one) is now in the tree: its overlay entries and its
+    /// share of the delta go.
+    pub(crate) fn note_applied(&mut self, zxid: i64) {
+        while self.txns.front().is_some_and(|change| change.zxid <= zxid) {
+            let Some(change) = self.txns.pop_front() else { break };
+            self.pending_delta = self.pending_delta.wrapping_sub(change.delta);
+            for path in change.touched {
+                if self.overlay.get(&path).is_some_and(|entry| entry.zxid <= zxid) {
+                    self.overlay.remove(&path);
+                }
+            }
+        }
+        if self.unknown_through.is_some_and(|through| through <= zxid) {
+            // Everything prepared is applied: the tree's digest is the pending one again.
+            self.clear();
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = PendingDigest::default();
+    }
+}
+
+/// One txn being moved through the overlay.
+struct TxnStep<'a> {
+    tree: &'a DataTree,
+    overlay: &'a mut HashMap<String, OverlayEntry>,
+    zxid: i64,
+    time: i64,
+    client_id: i64,
+    delta: i64,
+    touched: Vec<String>,
+}
+
+impl TxnStep<'_> {
+    /// The node at tree key `path` as the tree will hold it before this txn's next change.
+    fn current(&self, path: &str) -> Option<DigestNode> {
+        if let Some(entry) = self.overlay.get(path) {
+            return entry.node.clone();
+        }
+        let node = self.tree.get_node(path)?;
+        Some(DigestNode {
+            stat: node.stat.clone(),
+            data: node.data.clone(),
+            child_count: node.children.len(),
+            digest: node_digest(path, node.data.as_deref(), &node.stat),
+        })
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        match self.overlay.get(path) {
+            Some(entry) => entry.node.is_some(),
+            None => self.tree.get_node(path).is_some(),
+        }
+    }
+
+    /// Replaces the node at tree key `path`; `node.digest` is recomputed here.
+    fn put(&mut self, path: &str, node: Option<DigestNode>) {
+        let old_digest = self.current(path).map_or(0, |old| old.digest);
+        let node = node.map(|mut node| {
+            node.digest = node_digest(path, node.data.as_deref(), &node.stat);
+            node
+        });
+        let new_digest = node.as_ref().map_or(0, |node| node.digest);
+        self.delta = self.delta.wrapping_add(new_digest).wrapping_sub(old_digest);
+        self.overlay.insert(path.to_owned(), OverlayEntry { zxid: self.zxid, node });
+        self.touched.push(path.to_owned());
+    }
+
+    /// `DataTree::process`, for the digest.
+    fn process(&mut self, body: &TxnBody) -> Result<(), Unmodelled> {
+        match body {
+            TxnBody::Create(txn) | TxnBody::Create2(txn) => {
+                let owner = if txn.ephemeral { self.client_id } else { 0 };
+                let created = self.create_node(&txn.path, &txn.data, owner, txn.parent_c_version);
+                // The tree's NodeExists fix-up on replay, for type create only.
+                if created == Err(err::NODE_EXISTS) && matches!(body, TxnBody::Create(_)) {
+                    let parent = parent_and_child(&txn.path).map_or("", |(parent, _)| parent);
+                    self.set_cversion_pzxid(parent, txn.parent_c_version);
+                }
+            }
+            TxnBody::CreateTtl(txn) => {
+                let owner = EphemeralKind::ttl_owner(txn.ttl);
+                let _ = self.create_node(&txn.path, &txn.data, owner, txn.parent_c_version);
+            }
+            TxnBody::CreateContainer(txn) => {
+                let _ =
+                    self.create_node(&txn.path, &txn.data, CONTAINER_EPHEMERAL_OWNER, txn.parent_c_version);
+            }
+            TxnBody::Delete(txn) | TxnBody::DeleteContainer(txn) => self.delete_node(&txn.path)?,
+            TxnBody::SetData(txn) | TxnBody::Reconfig(txn) => {
+                let path = key(&txn.path);
+                if let Some(mut node) = self.current(path) {
+                    node.data = txn.data.clone();
+                    node.stat.mtime = self.time;
+                    node.stat.mzxid = self.zxid;
+                    node.stat.version = txn.version;
+                    self.put(path, Some(node));
+                }
+            }
+            TxnBody::SetAcl(txn) => {
+                let path = key(&txn.path);
+                if let Some(mut node) = self.current(path) {
+                    node.stat.aversion = txn.version;
+                    self.put(path, Some(node));
+                }
+            }
+            TxnBody::CloseSession(txn) => {
+                let listed = txn.as_ref().map_or(&[][..], |txn| txn.paths2_delete.as_slice());
+                self.kill_session(listed)?;
+            }
+            TxnBody::Multi(subs) => self.process_multi(subs)?,
+            TxnBody::CreateSession(_) | TxnBody::Error(_) | TxnBody::Check(_) => {}
+        }
+        Ok(())
+    }
+
+    /// `DataTree::process_multi`: a multi holding an error txn changes nothing; otherwise the
+    /// sub-txns apply in order until one of a type a multi may not hold.
+    fn process_multi(&mut self, subs: &[TxnBody]) -> Result<(), Unmodelled> {
+        if subs.iter().any(|sub| matches!(sub, TxnBody::Error(_))) {
+            return Ok(());
+        }
+        for sub in subs {
+            match sub {
+                TxnBody::SetAcl(_)
+                | TxnBody::CreateSession(_)
+                | TxnBody::CloseSession(_)
+                | TxnBody::Reconfig(_)
+                | TxnBody::Multi(_) => return Ok(()),
+                _ => self.process(sub)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// `DataTree::create_node`; the error is the code the tree answers (nothing changed).
+    fn create_node(
+        &mut self,
+        path: &str,
+        data: &Option<Bytes>,
+        owner: i64,
+        parent_cversion: i32,
+    ) -> Result<(), i32> {
+        let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
+        let parent_key = key(parent_path);
+        let mut parent = self.current(parent_key).ok_or(err::NO_NODE)?;
+        if self.exists(&join(parent_key, child)) {
+            return Err(err::NODE_EXISTS);
+        }
+        let parent_cversion =
+            if parent_cversion == -1 { parent.stat.cversion.wrapping_add(1) } else { parent_cversion };
+        if parent_cversion > parent.stat.cversion {
+            parent.stat.cversion = parent_cversion;
+            parent.stat.pzxid = self.zxid;
+        }
+        parent.child_count += 1;
+        self.put(parent_key, Some(parent));
+        let stat = StatPersisted {
+            czxid: self.zxid,
+            mzxid: self.zxid,
+            ctime: self.time,
+            mtime: self.time,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: owner,
+            pzxid: self.zxid,
+        };
+        self.put(path, Some(DigestNode { stat, data: data.clone(), child_count: 0, digest: 0 }));
+        Ok(())
+    }
+
+    /// `DataTree::delete_node`: the parent's pzxid moves even when the child is gone.
+    fn delete_node(&mut self, path: &str) -> Result<(), Unmodelled> {
+        let Some((parent_path, child)) = parent_and_child(path) else { return Ok(()) };
+        let parent_key = key(parent_path);
+        let Some(mut parent) = self.current(parent_key) else { return Ok(()) };
+        if self.exists(&join(parent_key, child)) {
+            parent.child_count = parent.child_count.saturating_sub(1);
+        }
+        if self.zxid > parent.stat.pzxid {
+            parent.stat.pzxid = self.zxid;
+        }
+        self.put(parent_key, Some(parent));
+        let Some(node) = self.current(path) else { return Ok(()) };
+        if node.child_count > 0 {
+            // The tree drops the whole subtree; its nodes are not all in view here.
+            return Err(Unmodelled);
+        }
+        self.put(path, None);
+        Ok(())
+    }
+
+    /// `DataTree::set_cversion_pzxid`.
+    fn set_cversion_pzxid(&mut self, path: &str, cversion: i32) {
+        let path = key(path.strip_suffix('/').unwrap_or(path));
+        let Some(mut node) = self.current(path) else { return };
+        let cversion = if cversion == -1 { node.stat.cversion.wrapping_add(1) } else { cversion };
+        if cversion > node.stat.cversion {
+            node.stat.cversion = cversion;
+            node.stat.pzxid = self.zxid;
+            self.put(path, Some(node));
+        }
+    }
+
+    /// `DataTree::kill_session`: the listed paths, then every other node the session owns.
+    fn kill_session(&mut self, listed: &[String]) -> Result<(), Unmodelled> {
+        let session = self.client_id;
+        let owned_by_session = |node: &DigestNode| {
+            EphemeralKind::of(node.stat.ephemeral_owner) == EphemeralKind::Session(session)
+        };
+        let mut owned: BTreeSet<String> = self
+            .tree
+            .ephemerals_of(session)
+            .into_iter()
+            .filter(|path| !self.overlay.contains_key(path))
+            .collect();
+        for (path, entry) in self.overlay.iter() {
+            if entry.node.as_ref().is_some_and(owned_by_session) {
+                owned.insert(path.clone());
+            }
+        }
+        for path in listed {
+            self.delete_node(path)?;
+            owned.remove(path);
+        }
+        for path in owned {
+            self.delete_node(&path)?;
+        }
+        Ok(())
+    }
+}
