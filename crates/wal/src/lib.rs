@@ -57,6 +57,7 @@
 //! - A failed write or fsync stops writes but keeps serving reads; Java exits the process.
 
 pub mod adler32;
+pub mod background;
 pub mod error;
 pub mod files;
 pub mod purge;
