@@ -21,10 +21,11 @@
 use std::fs::File;
 use std::io::Write;
 
-/// Bytes between two writeback kicks: small enough that a log sync never finds more than ~2 of
-/// them pending (2 MiB did better than 8 MiB against the log's p99), large enough to keep
-/// requests big.
-pub const PACE_BYTES: u64 = 2 << 20;
+/// Bytes between two writeback kicks: a log sync finds at most about twice this in flight
+/// ahead of it. Measured with 1 M znodes (200 MB snapshots back to back, setData at 2000/s,
+/// quiet machine): p99 15 ms at 2 MiB, 8 ms at 512 KiB, 7.7 ms at 128 KiB, 2.2 ms without
+/// snapshots.
+pub const PACE_BYTES: u64 = 512 << 10;
 
 /// A file written front to back whose dirty pages are written out every [`PACE_BYTES`].
 #[derive(Debug)]
