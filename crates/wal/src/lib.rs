@@ -1,5 +1,6 @@
 //! ZooKeeper's on-disk formats, byte for byte as Apache ZooKeeper 3.8 writes and reads them: the
-//! txn log, snapshots, recovery, purge and the epoch files. No threads, no clock of its own: the
+//! txn log, snapshots, recovery, purge and the epoch files. No threads of its own (but the
+//! short-lived low-priority helper that [`snapshot::write_snapshot`] writes on), no clock: the
 //! server drives it.
 //!
 //! # Driving it
