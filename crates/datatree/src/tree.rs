@@ -118,6 +118,9 @@ pub struct DataTree {
     pub(crate) quota_trie: quota::QuotaTrie,
     /// Java's tree digest ([`digest`]), kept in step with every change.
     pub(crate) digest: i64,
+    /// While a snapshot loads: a parent and the child names not yet added to it
+    /// ([`DataTree::insert_loaded_node`]); None otherwise.
+    pub(crate) loading_children: Option<(String, Vec<String>)>,
 }
 
 /// Who and when, from the txn header.
@@ -153,6 +156,7 @@ impl DataTree {
             untracked_data_size: 0,
             quota_trie: Default::default(),
             digest: 0,
+            loading_children: None,
         };
         let builtin = || Node {
             data: Some(Bytes::new()),
@@ -798,6 +802,7 @@ impl DataTree {
         self.quota_trie.clear();
         self.data_size = 0;
         self.digest = 0;
+        self.loading_children = None;
     }
 
     /// One entry of the snapshot's ACL map.
@@ -818,31 +823,58 @@ impl DataTree {
         if path != "/" {
             let (parent_path, child) =
                 parent_and_child(path).ok_or_else(|| LoadError::InvalidPath(path.to_owned()))?;
-            let parent =
-                self.lookup_mut(parent_path).ok_or_else(|| LoadError::MissingParent(path.to_owned()))?;
-            parent.children.insert(child.to_owned());
+            self.add_loaded_child(parent_path, child).map_err(|()| LoadError::MissingParent(path.to_owned()))?;
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;
-        let children = match self.nodes.remove(path) {
-            Some(old) => {
-                self.digest_remove(path, &old);
-                old.children.clone()
-            }
-            None => Default::default(),
-        };
-        let node = Node { data, acl_id, stat, children };
+        let node = Node { data, acl_id, stat, children: Default::default() };
         self.digest_add(path, &node);
-        self.nodes.insert(path.to_owned(), Arc::new(node));
+        // One descent of the map per node: a path a snapshot lists twice is rare enough to be
+        // fixed up after the insert (the later copy wins, keeping the children seen so far).
+        if let Some(old) = self.nodes.insert(path.to_owned(), Arc::new(node)) {
+            self.digest_remove(path, &old);
+            if !old.children.is_empty() {
+                self.node_mut(path).children = old.children.clone();
+            }
+        }
         if path != "/" {
             self.register_kind(path, owner);
         }
         Ok(())
     }
 
+    /// Records `child` under `parent_path`, which must be loaded. A snapshot lists siblings
+    /// next to each other, so names are gathered per parent and added in one go by
+    /// [`DataTree::flush_loaded_children`] instead of looking the parent up for every node.
+    fn add_loaded_child(&mut self, parent_path: &str, child: &str) -> Result<(), ()> {
+        let parent_path = key(parent_path);
+        let same_parent = self.loading_children.as_ref().is_some_and(|(pending, _)| pending == parent_path);
+        if !same_parent {
+            self.flush_loaded_children();
+            if !self.nodes.contains_key(parent_path) {
+                return Err(());
+            }
+            self.loading_children = Some((parent_path.to_owned(), Vec::new()));
+        }
+        if let Some((_, names)) = self.loading_children.as_mut() {
+            names.push(child.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Adds the gathered child names to their parent (see [`DataTree::add_loaded_child`]).
+    fn flush_loaded_children(&mut self) {
+        let Some((parent_path, names)) = self.loading_children.take() else { return };
+        // The parent was checked when its first child came and a load never removes nodes.
+        if let Some(parent) = self.lookup_mut(&parent_path) {
+            parent.children.extend(names);
+        }
+    }
+
     /// Ends a snapshot load: recomputes the data size, rebuilds the quota trie and recounts
     /// every quota's stats node, drops ACL entries no node uses (Java's order).
     pub fn finish_load(&mut self) {
+        self.flush_loaded_children();
         self.recount_data_size();
         self.setup_quotas();
         self.acl_cache.purge_unused();

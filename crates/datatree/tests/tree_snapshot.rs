@@ -65,6 +65,31 @@ fn reload(tree: &DataTree) -> DataTree {
 }
 
 #[test]
+fn a_snapshot_in_parent_first_order_loads_the_same_tree() {
+    let mut tree = sample();
+    apply(&mut tree, 11, create("/a-z"));
+    apply(&mut tree, 12, create("/a/x-1"));
+    let view = tree.snapshot_view();
+    let mut loaded = DataTree::new();
+    loaded.begin_load();
+    for (id, acl) in view.acl_entries() {
+        loaded.load_acl(*id, acl.clone());
+    }
+    for (path, node) in view.nodes_parent_first() {
+        loaded.insert_loaded_node(path, node.data.clone(), node.acl_id, node.stat.clone()).unwrap();
+    }
+    for &(session, timeout) in view.sessions() {
+        loaded.insert_session(session, timeout);
+    }
+    loaded.finish_load();
+    loaded.check_invariants().unwrap();
+    let before: Vec<_> = tree.nodes_depth_first().map(|(p, n)| (p, n.clone())).collect();
+    let after: Vec<_> = loaded.nodes_depth_first().map(|(p, n)| (p, n.clone())).collect();
+    assert_eq!(before, after);
+    assert_eq!(loaded.digest(), tree.digest());
+}
+
+#[test]
 fn a_loaded_snapshot_is_the_same_tree() {
     let tree = sample();
     let loaded = reload(&tree);

@@ -1,5 +1,6 @@
 //! ZooKeeper's on-disk formats, byte for byte as Apache ZooKeeper 3.8 writes and reads them: the
-//! txn log, snapshots, recovery, purge and the epoch files. No threads, no clock of its own: the
+//! txn log, snapshots, recovery, purge and the epoch files. No threads of its own (but the
+//! short-lived low-priority helper that [`snapshot::write_snapshot`] writes on), no clock: the
 //! server drives it.
 //!
 //! # Driving it
@@ -57,6 +58,7 @@
 //! - A failed write or fsync stops writes but keeps serving reads; Java exits the process.
 
 pub mod adler32;
+pub mod background;
 pub mod error;
 pub mod files;
 pub mod purge;

@@ -4,7 +4,7 @@
 //! FileHeader { int magic "ZKSN"; int version 2; long dbid -1 }
 //! int count; count × { long sessionId; int timeoutMs }
 //! int count; count × { long aclId; vector<ACL> }          (id -1 = OPEN_ACL_UNSAFE, implicit)
-//! { ustring path; buffer data; long aclId; StatPersisted }* depth first, root as ""
+//! { ustring path; buffer data; long aclId; StatPersisted }* parents first, root as ""
 //! ustring "/"                                              (end of nodes)
 //! long adler32(everything so far); ustring "/"             (seal)
 //! { long zxid; int digestVersion; long digest }            (ZxidDigest, digest.enabled)
@@ -18,6 +18,7 @@
 //! half-written `snapshot.*`.
 
 use crate::adler32::Adler32;
+use crate::background::PacedFile;
 use crate::error::{Result, WalError};
 use crate::files::{list, snapshot_name, sync_dir, SNAPSHOT_PREFIX};
 use datatree::tree::digest::DIGEST_VERSION;
@@ -63,7 +64,30 @@ pub struct SnapshotWritten {
 
 /// Writes `view` as `dir/snapshot.<zxid>`; with `digest_enabled` the ZxidDigest trailer too.
 /// `fsync` makes it durable before the rename (always wanted but in benchmarks).
+///
+/// The work runs on a helper thread at background CPU and I/O priority, and with `fsync` the
+/// file's dirty pages are written out as it grows ([`crate::background`]): a snapshot must not
+/// stall the txn log's syncs, whichever thread asks for it.
 pub fn write_snapshot(
+    view: &SnapshotView,
+    dir: &Path,
+    digest_enabled: bool,
+    fsync: bool,
+) -> Result<SnapshotWritten> {
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("snapshot-writer".into())
+            .spawn_scoped(scope, || {
+                crate::background::lower_this_thread();
+                write_snapshot_here(view, dir, digest_enabled, fsync)
+            })
+            .map_err(WalError::io("starting a thread for", dir))?;
+        helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// [`write_snapshot`] on the calling thread.
+fn write_snapshot_here(
     view: &SnapshotView,
     dir: &Path,
     digest_enabled: bool,
@@ -74,6 +98,8 @@ pub fn write_snapshot(
     let path = dir.join(snapshot_name(zxid));
     let temp = dir.join(format!("tmp.{}", snapshot_name(zxid)));
     let file = std::fs::File::create(&temp).map_err(WalError::io("creating", &temp))?;
+    // Pacing only pays when the file is going to be fsynced anyway.
+    let file = if fsync { PacedFile::new(file) } else { PacedFile::unpaced(file) };
     let mut out = CheckedWriter {
         inner: std::io::BufWriter::with_capacity(1 << 20, file),
         adler: Adler32::new(),
@@ -95,9 +121,11 @@ pub fn write_snapshot(
             list.write(&mut scratch);
         }
         out.write_all(&scratch)?;
-        for (path, node) in view.nodes_depth_first() {
+        for (path, node) in view.nodes_parent_first() {
             scratch.clear();
-            path.write(&mut scratch);
+            // A ustring, written from the map's own key (no String per node).
+            (path.len() as i32).write(&mut scratch);
+            scratch.extend_from_slice(path.as_bytes());
             node.data.write(&mut scratch);
             node.acl_id.write(&mut scratch);
             node.stat.write(&mut scratch);
@@ -120,7 +148,7 @@ pub fn write_snapshot(
     })();
     let bytes = out.written;
     let finished = result.map_err(io).and_then(|()| {
-        let file = out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?;
+        let file = out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?.into_inner();
         if fsync {
             file.sync_all().map_err(WalError::io("fsyncing", &temp))?;
         }

@@ -81,6 +81,15 @@ impl SnapshotView {
         ViewDepthFirst { nodes: &self.nodes, stack: vec![String::new()] }
     }
 
+    /// Every node, each after its parent, in path order (a parent's path is a prefix of its
+    /// children's, so it sorts first); the root comes first with the empty path, as a snapshot
+    /// stores it. What a snapshot file needs (Java's loader, like ours, only asks that a parent
+    /// come before its children; Java itself writes children in hash order), at a fraction of
+    /// [`SnapshotView::nodes_depth_first`]'s cost: no per-node lookup, sort or path built.
+    pub fn nodes_parent_first(&self) -> impl Iterator<Item = (&str, &Node)> + '_ {
+        self.nodes.iter().map(|(path, node)| (if path == "/" { "" } else { path.as_str() }, &**node))
+    }
+
     /// Sessions owning ephemerals in the view, for checks.
     pub fn ephemeral_owners(&self) -> BTreeSet<i64> {
         self.nodes
@@ -149,6 +158,8 @@ mod tests {
         create(&mut tree, 3, "/a/c");
         let paths: Vec<String> = view.nodes_depth_first().map(|(path, _)| path).collect();
         assert_eq!(paths, ["", "/a", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]);
+        let parent_first: Vec<&str> = view.nodes_parent_first().map(|(path, _)| path).collect();
+        assert_eq!(parent_first, paths);
         assert_eq!(view.zxid(), 1);
         assert_ne!(view.digest(), tree.digest());
         let live: Vec<String> = tree.nodes_depth_first().map(|(path, _)| path).collect();
