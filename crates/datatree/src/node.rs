@@ -95,6 +95,24 @@ impl ChildSet {
         }
     }
 
+    /// Adds many names at once (a snapshot load gathers a parent's children): one sort and one
+    /// conversion instead of one per name. Names already there are kept once.
+    pub fn extend(&mut self, mut added: Vec<String>) {
+        match self {
+            ChildSet::Small(names) if names.len() + added.len() <= SMALL_CHILDREN_MAX => {
+                names.append(&mut added);
+                names.sort_unstable();
+                names.dedup();
+            }
+            ChildSet::Small(names) => {
+                let mut all = std::mem::take(names);
+                all.append(&mut added);
+                *self = ChildSet::Large(all.into_iter().collect());
+            }
+            ChildSet::Large(names) => names.extend(added),
+        }
+    }
+
     /// The names in ascending order.
     pub fn iter(&self) -> ChildNames<'_> {
         match self {
@@ -227,5 +245,22 @@ mod tests {
         }
         assert!(set.iter().eq(model.iter()));
         assert!(!set.contains("absent"));
+    }
+
+    #[test]
+    fn extending_a_child_set_in_batches_keeps_one_sorted_copy_of_each_name() {
+        let mut set = ChildSet::default();
+        let mut model = std::collections::BTreeSet::new();
+        for batch in [vec!["c", "a"], vec!["b", "a"], (0..40).map(|i| ["x", "y"][i % 2]).collect(), vec![]] {
+            let batch: Vec<String> = batch.into_iter().map(String::from).collect();
+            model.extend(batch.iter().cloned());
+            set.extend(batch);
+            assert!(set.iter().eq(model.iter()), "{set:?}");
+        }
+        let many: Vec<String> = (0..100).rev().map(|i| format!("n{i:03}")).collect();
+        model.extend(many.iter().cloned());
+        set.extend(many);
+        assert!(matches!(set, ChildSet::Large(_)));
+        assert!(set.iter().eq(model.iter()) && set.len() == model.len());
     }
 }
