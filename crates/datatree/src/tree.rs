@@ -823,7 +823,8 @@ impl DataTree {
         if path != "/" {
             let (parent_path, child) =
                 parent_and_child(path).ok_or_else(|| LoadError::InvalidPath(path.to_owned()))?;
-            self.add_loaded_child(parent_path, child).map_err(|()| LoadError::MissingParent(path.to_owned()))?;
+            self.add_loaded_child(parent_path, child)
+                .map_err(|()| LoadError::MissingParent(path.to_owned()))?;
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;

@@ -97,7 +97,9 @@ fn wait_and_drop(file: &File, offset: u64, len: u64) {
     let fd = file.as_raw_fd();
     // SAFETY: as above; fadvise only drops clean cached pages of this file.
     unsafe {
-        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
+            | libc::SYNC_FILE_RANGE_WRITE
+            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
         if libc::sync_file_range(fd, offset as i64, len as i64, flags) == 0 {
             libc::posix_fadvise(fd, offset as i64, len as i64, libc::POSIX_FADV_DONTNEED);
         }

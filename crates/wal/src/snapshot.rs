@@ -148,7 +148,8 @@ fn write_snapshot_here(
     })();
     let bytes = out.written;
     let finished = result.map_err(io).and_then(|()| {
-        let file = out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?.into_inner();
+        let file =
+            out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?.into_inner();
         if fsync {
             file.sync_all().map_err(WalError::io("fsyncing", &temp))?;
         }

@@ -111,7 +111,10 @@ impl Ready {
     /// has a message or a connection close for joins the newest such batch's messages instead,
     /// because a quorum connection is FIFO and must not see a PROPOSAL overtake, say, the DIFF
     /// and NEWLEADER that bring that learner up to date.
-    pub fn release_early<'a>(&mut self, waiting: impl DoubleEndedIterator<Item = &'a mut Ready>) -> Vec<Outgoing> {
+    pub fn release_early<'a>(
+        &mut self,
+        waiting: impl DoubleEndedIterator<Item = &'a mut Ready>,
+    ) -> Vec<Outgoing> {
         let mut early = std::mem::take(&mut self.early);
         if early.is_empty() {
             return early;
@@ -150,7 +153,8 @@ mod tests {
         let mut older = Ready { messages: vec![diff.clone()], ..Ready::default() };
         let mut newer = Ready { events: vec![Event::CloseConnection(3)], ..Ready::default() };
         let mut quiet = Ready::default();
-        let mut ready = Ready { early: vec![proposal(1, 5), proposal(2, 5), proposal(3, 5)], ..Ready::default() };
+        let mut ready =
+            Ready { early: vec![proposal(1, 5), proposal(2, 5), proposal(3, 5)], ..Ready::default() };
         let now = ready.release_early([&mut older, &mut newer, &mut quiet].into_iter());
         assert_eq!(now, [proposal(1, 5)], "nothing waits for peer 1");
         assert_eq!(older.messages, [diff, proposal(2, 5)], "after the DIFF to peer 2");
