@@ -202,7 +202,7 @@ pub fn start(
     let digest_enabled = settings.digest_enabled;
     std::thread::Builder::new()
         .name("snapshot".into())
-        .spawn(move || snapshot_loop(snap_rx, &snap_dir, digest_enabled, &snap_shared))?;
+        .spawn(move || snapshot_loop(snap_rx, &snap_dir, digest_enabled, &snap_shared.snapshot_running))?;
 
     let needs_snapshot = recovered.snapshot.as_ref().map(|(zxid, _)| *zxid) != Some(recovered.last_zxid)
         || recovered.snapshot.is_none();
@@ -308,11 +308,13 @@ fn fail(shared: &Shared, error: &WalError) {
     *shared.failure.lock() = Some(reason);
 }
 
-fn snapshot_loop(
+/// The snapshot thread of both modes: writes each frozen view, then clears `running` so the
+/// next one may start.
+pub(crate) fn snapshot_loop(
     views: std_mpsc::Receiver<SnapshotView>,
     snap_dir: &Path,
     digest_enabled: bool,
-    shared: &Shared,
+    running: &AtomicBool,
 ) {
     while let Ok(view) = views.recv() {
         tracing::info!(
@@ -331,7 +333,7 @@ fn snapshot_loop(
             Err(error) => tracing::error!("Snapshot failed: {}", error),
         }
         drop(view);
-        shared.snapshot_running.store(false, Ordering::Release);
+        running.store(false, Ordering::Release);
     }
 }
 

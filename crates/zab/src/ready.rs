@@ -132,7 +132,7 @@ impl Ready {
     }
 
     fn talks_to(&self, peer: Sid) -> bool {
-        self.early.iter().chain(&self.messages).any(|outgoing| outgoing.to == peer)
+        self.messages.iter().any(|outgoing| outgoing.to == peer)
             || self.events.iter().any(|event| matches!(event, Event::CloseConnection(p) if *p == peer))
     }
 }

@@ -112,23 +112,7 @@ pub fn start(
     let (snap_tx, snap_rx) = std_mpsc::channel::<SnapshotView>();
     let snapshot_shared = shared.clone();
     std::thread::Builder::new().name("snapshot".into()).spawn(move || {
-        while let Ok(view) = snap_rx.recv() {
-            tracing::info!(
-                "Creating snapshot: {}",
-                snap_dir.join(wal::files::snapshot_name(view.zxid())).display()
-            );
-            match wal::snapshot::write_snapshot(&view, &snap_dir, digest_enabled, true) {
-                Ok(written) => tracing::info!(
-                    "Snapshot taken in {} ms ({} nodes, {} bytes)",
-                    written.elapsed.as_millis(),
-                    written.nodes,
-                    written.bytes
-                ),
-                Err(error) => tracing::error!("Snapshot failed: {}", error),
-            }
-            drop(view);
-            snapshot_shared.snapshot_running.store(false, Ordering::Release);
-        }
+        crate::storage::snapshot_loop(snap_rx, &snap_dir, digest_enabled, &snapshot_shared.snapshot_running)
     })?;
 
     if settings.purge_interval_hours > 0 {
