@@ -592,6 +592,12 @@ impl Leader {
     /// The quorum connection to a learner broke.
     pub(crate) fn disconnected(&mut self, learner: Sid) {
         self.handlers.remove(&learner);
+        // A NEWLEADER ack counts only while its learner stays: one that left may since have
+        // joined a newer epoch, and establishing on its old ack would serve a history that
+        // misses that epoch's commits (Java keeps the ack and steps down a tick later).
+        if self.phase != LeaderPhase::Broadcast {
+            self.newleader_acks.remove(&learner);
+        }
     }
 
     /// Time: phase timeouts (initLimit), then each half tick a PING to every learner and each

@@ -1,6 +1,6 @@
 //! What a step produces, and the order in which the driver must carry it out.
 
-use crate::message::{Message, ServerState, SessionTouch, Vote};
+use crate::message::{Message, QuorumMessage, ServerState, SessionTouch, Vote};
 use crate::zxid::{Sid, Txn, Zxid};
 use bytes::Bytes;
 use jute::records::Id;
@@ -108,9 +108,13 @@ impl Ready {
 
     /// Takes this batch's early messages for the driver to send now. `waiting` are the earlier
     /// batches not carried out yet, oldest first: a message to a peer that one of them still
-    /// has a message or a connection close for joins the newest such batch's messages instead,
-    /// because a quorum connection is FIFO and must not see a PROPOSAL overtake, say, the DIFF
-    /// and NEWLEADER that bring that learner up to date.
+    /// has an order-bound message or a connection close for joins the newest such batch's
+    /// messages instead, because a quorum connection is FIFO and must not see a PROPOSAL
+    /// overtake, say, the DIFF and NEWLEADER that bring that learner up to date. COMMITs and
+    /// PINGs bind nothing: a PROPOSAL for a later zxid may pass an earlier COMMIT (Java's leader
+    /// sends each as it happens; a follower commits the oldest pending txn whatever arrived
+    /// since), and holding PROPOSALs behind every earlier batch's COMMITs would make them wait
+    /// for the previous fsync after all.
     pub fn release_early<'a>(
         &mut self,
         waiting: impl DoubleEndedIterator<Item = &'a mut Ready>,
@@ -119,28 +123,51 @@ impl Ready {
         if early.is_empty() {
             return early;
         }
+        let mut peers: Vec<Sid> = early.iter().map(|outgoing| outgoing.to).collect();
+        peers.sort_unstable();
+        peers.dedup();
         for batch in waiting.rev() {
-            let (held, free): (Vec<Outgoing>, Vec<Outgoing>) =
-                early.into_iter().partition(|outgoing| batch.talks_to(outgoing.to));
-            batch.messages.extend(held);
-            early = free;
-            if early.is_empty() {
+            if peers.is_empty() {
                 break;
             }
+            let mut held_for = Vec::new();
+            peers.retain(|&peer| {
+                let talks = batch.talks_to(peer);
+                if talks {
+                    held_for.push(peer);
+                }
+                !talks
+            });
+            if held_for.is_empty() {
+                continue;
+            }
+            let mut free = Vec::with_capacity(early.len());
+            for outgoing in early {
+                if held_for.contains(&outgoing.to) {
+                    batch.messages.push(outgoing);
+                } else {
+                    free.push(outgoing);
+                }
+            }
+            early = free;
         }
         early
     }
 
     fn talks_to(&self, peer: Sid) -> bool {
-        self.messages.iter().any(|outgoing| outgoing.to == peer)
-            || self.events.iter().any(|event| matches!(event, Event::CloseConnection(p) if *p == peer))
+        self.messages.iter().any(|outgoing| {
+            outgoing.to == peer
+                && !matches!(
+                    outgoing.message,
+                    Message::Quorum(QuorumMessage::Commit { .. } | QuorumMessage::Ping { .. })
+                )
+        }) || self.events.iter().any(|event| matches!(event, Event::CloseConnection(p) if *p == peer))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::QuorumMessage;
 
     fn proposal(to: Sid, counter: u32) -> Outgoing {
         let txn = Txn { zxid: Zxid::new(1, counter), data: Bytes::new() };
@@ -160,5 +187,18 @@ mod tests {
         assert_eq!(older.messages, [diff, proposal(2, 5)], "after the DIFF to peer 2");
         assert_eq!(newer.messages, [proposal(3, 5)], "with the batch that closes peer 3");
         assert!(ready.early.is_empty() && quiet.messages.is_empty());
+    }
+
+    #[test]
+    fn an_early_proposal_passes_earlier_commits_and_pings() {
+        let commit =
+            |to| Outgoing { to, message: Message::Quorum(QuorumMessage::Commit { zxid: Zxid::new(1, 4) }) };
+        let ping =
+            Outgoing { to: 2, message: Message::Quorum(QuorumMessage::Ping { zxid: Zxid::new(1, 4) }) };
+        let mut older = Ready { messages: vec![commit(1), commit(2), ping.clone()], ..Ready::default() };
+        let mut ready = Ready { early: vec![proposal(1, 5), proposal(2, 5)], ..Ready::default() };
+        let now = ready.release_early([&mut older].into_iter());
+        assert_eq!(now, [proposal(1, 5), proposal(2, 5)]);
+        assert_eq!(older.messages, [commit(1), commit(2), ping]);
     }
 }

@@ -264,3 +264,43 @@ fn a_leader_steps_down_for_a_voter_that_accepted_a_later_epoch() {
     assert!(out.events.contains(&Event::Serving(false)));
     assert!(out.events.contains(&Event::CloseConnection(1)));
 }
+
+#[test]
+fn a_newleader_ack_from_a_learner_that_disconnected_does_not_count_toward_establishment() {
+    let five = || Config::new(3, Arc::new(QuorumMaj::new([1, 2, 3, 4, 5], [])));
+    let restored =
+        Restored { accepted_epoch: 1, current_epoch: 1, snapshot_zxid: Zxid::ZERO, log: txns(1, 3) };
+    let (mut leader, _) = Node::new(five(), restored, 0);
+    let vote = leader.election().proposal();
+    for peer in [1, 2, 4] {
+        let n = Notification { state: ServerState::Looking, vote, election_epoch: 1, version: 2 };
+        leader.step(1, peer, Message::Election(n));
+    }
+    leader.tick(1_000);
+    assert_eq!(leader.state(), ServerState::Leading);
+    for learner in [1u64, 2] {
+        let info = QuorumMessage::FollowerInfo {
+            accepted_epoch: 1,
+            sid: learner as i64,
+            protocol_version: 0x10000,
+            config_version: 0,
+        };
+        leader.step(2_000, learner, Message::Quorum(info));
+    }
+    let mut synced = Vec::new();
+    for learner in [1u64, 2] {
+        let ack = QuorumMessage::AckEpoch { last_zxid: Zxid::new(1, 3), current_epoch: 1 };
+        let out = leader.step(2_001, learner, Message::Quorum(ack));
+        synced.extend(quorum(&out).into_iter().filter(|(_, m)| matches!(m, QuorumMessage::NewLeader { .. })));
+    }
+    assert_eq!(synced.iter().map(|(to, _)| *to).collect::<Vec<_>>(), [1, 2], "both are sent NEWLEADER");
+    let now = 2_002;
+    let newleader_ack = || Message::Quorum(QuorumMessage::Ack { zxid: Zxid::new(2, 0) });
+    let out = leader.step(now, 1, newleader_ack());
+    assert!(!out.events.contains(&Event::Established { epoch: 2 }), "the leader and 1 are not 3 of 5");
+    // Learner 1 leaves (it may go on to follow a newer epoch); its ack leaves with it.
+    leader.disconnected(now + 1, 1);
+    let out = leader.step(now + 2, 2, newleader_ack());
+    assert!(!out.events.contains(&Event::Established { epoch: 2 }), "only the leader and 2 acked and stayed");
+    assert_eq!(leader.established_epoch(), None);
+}
