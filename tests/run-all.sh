@@ -7,7 +7,8 @@
 #    zkCli.sh) and the Python packages kazoo + pytest + prometheus_client (its text parser reads
 #    /metrics);
 # 2. cargo build --release  (target/release/ferrokeeper)
-# 3. cargo test --workspace --release (--no-fail-fast: every test binary runs)
+# 3. cargo test --workspace --profile ci (release optimisation without LTO; --no-fail-fast: every
+#    test binary runs)
 # 4. the black-box suite tests/python against ferrokeeper AND the Java server
 #    (FK_TEST_SERVERS=ferrokeeper,java: differential; override FK_TEST_SERVERS to narrow it).
 # 5. the container suite tests/e2e (the image built offline, the Kubernetes tutorial replayed
@@ -145,7 +146,7 @@ main() {
     TOTAL_START=$SECONDS
     run_stage "prerequisites" install_prerequisites
     run_stage "cargo build --release" cargo build --release
-    run_stage "cargo test --workspace --release" cargo test --workspace --release --no-fail-fast
+    run_stage "cargo test --workspace --profile ci" cargo test --workspace --profile ci --no-fail-fast
     if [ ! -x "$ROOT/target/release/ferrokeeper" ]; then
         echo "note: target/release/ferrokeeper does not exist; ferrokeeper tests will fail" >&2
     fi
