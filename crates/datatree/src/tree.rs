@@ -953,12 +953,34 @@ fn data_length(data: &Option<Bytes>) -> i64 {
 
 /// Java's getNodeSize: path length in UTF-16 units plus data length.
 fn node_size(path: &str, data: &Option<Bytes>) -> i64 {
-    (path.encode_utf16().count() + data.as_ref().map_or(0, Bytes::len)) as i64
+    (utf16_len(path) + data.as_ref().map_or(0, Bytes::len)) as i64
+}
+
+/// Java's `String.length()` of `s`: UTF-16 code units. Counted from the UTF-8 bytes (a lead byte
+/// counts one, a 4-byte sequence's two: a surrogate pair), a loop the compiler vectorises —
+/// `encode_utf16().count()` decoded every char and was ~3% of loading a snapshot.
+fn utf16_len(s: &str) -> usize {
+    s.bytes().map(|byte| usize::from(byte & 0xC0 != 0x80) + usize::from(byte >= 0xF0)).sum()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utf16_len_is_javas_string_length() {
+        for s in [
+            "",
+            "/",
+            "/zookeeper/quota",
+            "/caf\u{e9}",
+            "/\u{20ac}uro",
+            "/\u{1f600}/x",
+            "\u{10ffff}\u{7ff}\u{800}",
+        ] {
+            assert_eq!(utf16_len(s), s.encode_utf16().count(), "{s:?}");
+        }
+    }
 
     #[test]
     fn parent_and_child_split() {
