@@ -172,3 +172,69 @@ fn three_members_form_replicate_and_survive_the_leader() {
         format!("from {}", members[leader].sid).into_bytes()
     );
 }
+
+fn leader_log(members: &[Member], leader: usize) -> String {
+    format!("--- leader {} log:\n{}", members[leader].sid, members[leader].log())
+}
+
+/// Thousands of writes pipelined through the followers at once: the leader proposes each
+/// forwarded request while carrying out earlier batches, and must neither recurse per batch (a
+/// deep pipeline once overflowed its stack and killed it) nor lose or reorder a reply.
+#[test]
+fn a_deep_pipeline_of_forwarded_writes_is_answered_in_order_and_the_ensemble_stays_up() {
+    use jute::{Field, Reader};
+    use std::io::Write;
+    let root = tempfile::tempdir().unwrap();
+    let mut members = ensemble(root.path());
+    for m in members.iter_mut() {
+        m.start();
+    }
+    let leader = wait_formed(&members, Duration::from_secs(60));
+    let mut setup = Client::connect(members[leader].client);
+    assert_eq!(setup.call(&create("/deep", b"", 0)).unwrap().header.err, 0);
+    setup.close();
+    const PER_CONNECTION: i32 = 1500;
+    let mut clients: Vec<Client> = Vec::new();
+    for (index, m) in members.iter().enumerate().filter(|&(i, _)| i != leader) {
+        for c in 0..4 {
+            let mut client = Client::connect_with(m.client, 0, vec![0; 16], 30_000).unwrap_or_else(|error| {
+                panic!("connect to {}: {error}\n{}", m.sid, leader_log(&members, leader))
+            });
+            let mut batch = Vec::new();
+            for i in 0..PER_CONNECTION {
+                let mut payload = Vec::new();
+                let request = create(&format!("/deep/m{index}-c{c}-{i}"), b"v", 0);
+                RequestHeader { xid: 1 + i, r#type: request.opcode() }.write(&mut payload);
+                request.write_body(&mut payload);
+                jute::proto::put_frame(&mut batch, &payload);
+            }
+            client.stream.write_all(&batch).expect("send the pipeline");
+            clients.push(client);
+        }
+    }
+    for client in &mut clients {
+        for i in 0..PER_CONNECTION {
+            let frame = read_frame(&mut client.stream)
+                .unwrap_or_else(|error| panic!("reply {i}: {error}\n{}", leader_log(&members, leader)));
+            let mut reader = Reader::new(&frame);
+            let header = ReplyHeader::read(&mut reader).expect("reply header");
+            assert_eq!((header.xid, header.err), (1 + i, 0), "replies in request order, all created");
+        }
+    }
+    for m in &members {
+        let mode = m.mode();
+        assert!(
+            matches!(mode.as_deref(), Some("leader" | "follower")),
+            "member {}: {mode:?}\n{}",
+            m.sid,
+            m.log()
+        );
+    }
+    let mut check = Client::connect(members[leader].client);
+    let children = check
+        .call(&Request::GetChildren(GetChildrenRequest { path: "/deep".into(), watch: false }))
+        .expect("getChildren");
+    let names = GetChildrenResponse::decode(&children.body).expect("decode").children;
+    assert_eq!(names.len(), 2 * 4 * PER_CONNECTION as usize);
+    check.close();
+}

@@ -55,6 +55,10 @@ pub(crate) struct QuorumSide {
     /// when the next one is taken).
     last_snapshot_zxid: i64,
     queue: VecDeque<PendingReady>,
+    /// [`Core::run_done_readies`] is running: a batch it carries out can queue more (a learner's
+    /// forwarded request is proposed from an event), and the running loop takes those too rather
+    /// than a nested one (under a deep pipeline the nesting overflowed the stack).
+    draining: bool,
     clock: Instant,
     connects: HashMap<i64, PendingConnect>,
     revalidating: HashMap<i64, PendingConnect>,
@@ -102,6 +106,7 @@ impl Core {
             next_token: 1,
             last_snapshot_zxid: 0,
             queue: VecDeque::new(),
+            draining: false,
             clock,
             connects: HashMap::new(),
             revalidating: HashMap::new(),
@@ -191,9 +196,14 @@ impl Core {
     }
 
     fn run_done_readies(&mut self) {
+        match self.quorum.as_mut() {
+            Some(q) if !q.draining => q.draining = true,
+            _ => return,
+        }
         loop {
             let Some(q) = self.quorum.as_mut() else { return };
             if !q.queue.front().is_some_and(|p| p.done) {
+                q.draining = false;
                 return;
             }
             let pending = q.queue.pop_front().expect("front");
