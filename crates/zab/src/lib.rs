@@ -85,6 +85,6 @@ pub use config::Config;
 pub use message::{Message, Notification, QuorumMessage, ServerState, SessionTouch, Vote};
 pub use node::{Node, NotReady};
 pub use quorum::{QuorumMaj, QuorumVerifier};
-pub use ready::{Event, Outgoing, Persist, Ready};
+pub use ready::{Event, Outgoing, Persist, Ready, Waiting};
 pub use state::{History, Restored, ZabState};
 pub use zxid::{Sid, Txn, Zxid};

@@ -16,7 +16,7 @@ use crate::quorum::net::{ElectionNet, QuorumNet};
 use crate::quorum::storage::{Handles, Job};
 use crate::quorum::Input;
 use std::sync::atomic::Ordering;
-use zab::{Event, Message, Node, QuorumMessage, Ready, ServerState, Sid, Zxid};
+use zab::{Event, Message, Node, QuorumMessage, Ready, ServerState, Sid, Waiting, Zxid};
 
 /// A connection whose createSession / reconnect waits for the leader.
 #[derive(Debug)]
@@ -39,7 +39,7 @@ pub(super) struct Forwarded {
 struct PendingReady {
     token: u64,
     done: bool,
-    ready: Ready,
+    waiting: Waiting,
     tree: Option<Box<DataTree>>,
 }
 
@@ -172,7 +172,7 @@ impl Core {
     /// rest waits for them (and for every earlier batch).
     pub(super) fn zab_ready(&mut self, mut ready: Ready) {
         let Some(q) = self.quorum.as_mut() else { return };
-        let early = ready.release_early(q.queue.iter_mut().map(|pending| &mut pending.ready));
+        let early = ready.release_early(q.queue.iter_mut().map(|pending| &mut pending.waiting));
         for outgoing in early {
             self.send_to_peer(outgoing.to, outgoing.message);
         }
@@ -184,6 +184,13 @@ impl Core {
             self.execute_ready(ready, None);
             return;
         }
+        let mut ready = match q.queue.back_mut() {
+            Some(back) if ready.persist.is_empty() => match back.waiting.absorb(ready) {
+                Ok(()) => return self.run_done_readies(),
+                Err(ready) => ready,
+            },
+            _ => ready,
+        };
         let token = q.next_token;
         q.next_token += 1;
         let persist = std::mem::take(&mut ready.persist);
@@ -191,7 +198,7 @@ impl Core {
         if !done {
             let _ = q.storage.jobs.send(Job { token, persist });
         }
-        q.queue.push_back(PendingReady { token, done, ready, tree: None });
+        q.queue.push_back(PendingReady { token, done, waiting: Waiting::new(ready), tree: None });
         self.run_done_readies();
     }
 
@@ -207,7 +214,7 @@ impl Core {
                 return;
             }
             let pending = q.queue.pop_front().expect("front");
-            self.execute_ready(pending.ready, pending.tree);
+            self.execute_ready(pending.waiting.into_ready(), pending.tree);
         }
     }
 
@@ -375,7 +382,9 @@ impl Core {
                 }
             }
             Input::Durable { token, tree } => {
-                if let Some(pending) = q.queue.iter_mut().find(|p| p.token == token) {
+                // Tokens ascend along the queue.
+                let found = q.queue.binary_search_by_key(&token, |p| p.token).ok();
+                if let Some(pending) = found.and_then(|index| q.queue.get_mut(index)) {
                     pending.done = true;
                     pending.tree = tree;
                 }

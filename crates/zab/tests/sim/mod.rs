@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 use zab::{
     Config, Event, Message, Node, Persist, QuorumMaj, QuorumMessage, Ready, Restored, ServerState, Sid, Txn,
-    Zxid,
+    Waiting, Zxid,
 };
 
 /// SplitMix64: tiny, seedable, good enough for scheduling decisions.
@@ -120,7 +120,7 @@ struct Server {
     applied: Vec<Txn>,
     applied_zxid: Zxid,
     /// Ready batches written but not fsynced yet, completed in order.
-    pending: Vec<Ready>,
+    pending: Vec<Waiting>,
     /// Incarnation, so that events for a crashed incarnation are ignored.
     incarnation: u64,
 }
@@ -454,7 +454,19 @@ impl Simulation {
             }
         }
         let server = self.servers.get_mut(&sid).unwrap();
-        server.pending.push(ready);
+        // As the server's driver does: a batch with nothing to persist joins the waiting one.
+        let ready = match server.pending.last_mut() {
+            Some(back) if ready.persist.is_empty() => match back.absorb(ready) {
+                Ok(()) => {
+                    self.bump("batches joined");
+                    return self.reschedule_tick(sid);
+                }
+                Err(ready) => ready,
+            },
+            _ => ready,
+        };
+        let server = self.servers.get_mut(&sid).unwrap();
+        server.pending.push(Waiting::new(ready));
         let incarnation = server.incarnation;
         // Batches complete in order, each after its own fsync latency.
         let delay = self.rng.range(0, self.config.faults.fsync_ms_max);
@@ -480,7 +492,7 @@ impl Simulation {
         if server.pending.is_empty() {
             return;
         }
-        let ready = server.pending.remove(0);
+        let ready = server.pending.remove(0).into_ready();
         for persist in &ready.persist {
             match persist {
                 Persist::AcceptedEpoch(epoch) => server.disk.accepted_epoch = *epoch,
