@@ -7,9 +7,10 @@
 //! must end in the same tree Java ends in.
 
 use crate::acl_cache::{AclCache, OPEN_ACL_UNSAFE_ID};
-use crate::node::{EphemeralKind, Node, CONTAINER_EPHEMERAL_OWNER};
+use crate::node::{Data, EphemeralKind, Node, CONTAINER_EPHEMERAL_OWNER};
 use crate::watch::{WatchManager, WatchNotification};
 use bytes::Bytes;
+use compact_str::CompactString;
 use jute::consts::{err, event_type, op, perms};
 use jute::records::{Acl, Stat, StatPersisted};
 use jute::request::OpResult;
@@ -95,7 +96,7 @@ pub struct DataTree {
     /// not a whole znode; a frozen snapshot shares the `Arc` and a change copies one node
     /// ([`Arc::make_mut`]). (imbl's `small-chunks` feature is no way out: it truncates the
     /// HAMT hash to 8 bits, and lookups degrade into string compares.)
-    pub(crate) nodes: imbl::OrdMap<String, Arc<Node>>,
+    pub(crate) nodes: imbl::OrdMap<CompactString, Arc<Node>>,
     pub(crate) acl_cache: AclCache,
     /// Ephemeral paths per owning session. A session whose ephemerals were all deleted keeps an
     /// empty set until it closes, as in Java (the `dump` word lists it).
@@ -120,7 +121,7 @@ pub struct DataTree {
     pub(crate) digest: i64,
     /// While a snapshot loads: a parent and the child names not yet added to it
     /// ([`DataTree::insert_loaded_node`]); None otherwise.
-    pub(crate) loading_children: Option<(String, Vec<String>)>,
+    pub(crate) loading_children: Option<(String, Vec<CompactString>)>,
 }
 
 /// Who and when, from the txn header.
@@ -159,7 +160,7 @@ impl DataTree {
             loading_children: None,
         };
         let builtin = || Node {
-            data: Some(Bytes::new()),
+            data: Some(Data::from([])),
             acl_id: OPEN_ACL_UNSAFE_ID,
             stat: StatPersisted::default(),
             children: Default::default(),
@@ -171,10 +172,10 @@ impl DataTree {
         config.acl_id = tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]);
         config.stat.aversion = -1;
         tree.nodes.insert(CONFIG_PATH.into(), Arc::new(config));
-        tree.node_mut("/").children.insert("zookeeper".into());
+        tree.node_mut("/").children.insert("zookeeper");
         let zookeeper = tree.node_mut(ZOOKEEPER_PATH);
-        zookeeper.children.insert("quota".into());
-        zookeeper.children.insert("config".into());
+        zookeeper.children.insert("quota");
+        zookeeper.children.insert("config");
         tree.recount_data_size();
         tree.digest = tree.recomputed_digest();
         tree
@@ -389,7 +390,7 @@ impl DataTree {
     ) -> Result<Stat, i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path).to_owned();
-        if !self.nodes.contains_key(&parent_key) {
+        if !self.nodes.contains_key(parent_key.as_str()) {
             return Err(err::NO_NODE);
         }
         let acl_id = self.acl_cache.add_usage(new.acl);
@@ -407,10 +408,10 @@ impl DataTree {
                 parent.stat.cversion = parent_cversion;
                 parent.stat.pzxid = context.zxid;
             }
-            parent.children.insert(child.to_owned());
+            parent.children.insert(child);
         });
         let node = Node {
-            data: new.data.clone(),
+            data: new.data.as_deref().map(Data::from),
             acl_id,
             stat: StatPersisted {
                 czxid: context.zxid,
@@ -429,7 +430,7 @@ impl DataTree {
         let stat = node.client_stat();
         let data_len = data_length(&node.data);
         self.digest_add(path, &node);
-        self.nodes.insert(path.to_owned(), Arc::new(node));
+        self.nodes.insert(CompactString::from(path), Arc::new(node));
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
         let parent_acl_id = self.lookup(&parent_key).map_or(OPEN_ACL_UNSAFE_ID, |parent| parent.acl_id);
@@ -494,7 +495,7 @@ impl DataTree {
     fn drop_subtree(&mut self, path: &str, node: &Node) {
         for child in &node.children {
             let child_path = join(path, child);
-            if let Some(child_node) = self.nodes.remove(&child_path) {
+            if let Some(child_node) = self.nodes.remove(child_path.as_str()) {
                 self.forget_node(&child_path, &child_node);
                 self.drop_subtree(&child_path, &child_node);
             }
@@ -527,7 +528,7 @@ impl DataTree {
     ) -> Result<Stat, i32> {
         let (old_data, stat) = self
             .change_node(path, |node| {
-                let old_data = std::mem::replace(&mut node.data, data);
+                let old_data = std::mem::replace(&mut node.data, data.as_deref().map(Data::from));
                 node.stat.mtime = context.time;
                 node.stat.mzxid = context.zxid;
                 node.stat.version = version;
@@ -706,7 +707,7 @@ impl DataTree {
         let mut acl_users: HashMap<i64, u64> = HashMap::new();
         for (path, node) in &self.nodes {
             for child in &node.children {
-                if !self.nodes.contains_key(&join(path, child)) {
+                if !self.nodes.contains_key(join(path, child).as_str()) {
                     return Err(format!("{path} lists missing child {child}"));
                 }
             }
@@ -720,10 +721,10 @@ impl DataTree {
             }
             let registered = match EphemeralKind::of(node.stat.ephemeral_owner) {
                 EphemeralKind::Persistent => true,
-                EphemeralKind::Container => self.containers.contains(path),
-                EphemeralKind::Ttl(_) => self.ttls.contains(path),
+                EphemeralKind::Container => self.containers.contains(path.as_str()),
+                EphemeralKind::Ttl(_) => self.ttls.contains(path.as_str()),
                 EphemeralKind::Session(owner) => {
-                    self.ephemerals.get(&owner).is_some_and(|paths| paths.contains(path))
+                    self.ephemerals.get(&owner).is_some_and(|paths| paths.contains(path.as_str()))
                 }
             };
             if !registered {
@@ -732,14 +733,15 @@ impl DataTree {
         }
         for (owner, paths) in &self.ephemerals {
             for path in paths {
-                if self.nodes.get(path).map(|node| node.stat.ephemeral_owner) != Some(*owner) {
+                if self.nodes.get(path.as_str()).map(|node| node.stat.ephemeral_owner) != Some(*owner) {
                     return Err(format!("ephemeral {path} of 0x{owner:x} is not that session's node"));
                 }
             }
         }
         for (set, kind) in [(&self.containers, "container"), (&self.ttls, "ttl")] {
             for path in set {
-                let owner = self.nodes.get(path).map(|node| EphemeralKind::of(node.stat.ephemeral_owner));
+                let owner =
+                    self.nodes.get(path.as_str()).map(|node| EphemeralKind::of(node.stat.ephemeral_owner));
                 let matches = match owner {
                     Some(EphemeralKind::Container) => kind == "container",
                     Some(EphemeralKind::Ttl(_)) => kind == "ttl",
@@ -815,7 +817,7 @@ impl DataTree {
     pub fn insert_loaded_node(
         &mut self,
         path: &str,
-        data: Option<Bytes>,
+        data: Option<&[u8]>,
         acl_id: i64,
         stat: StatPersisted,
     ) -> Result<(), LoadError> {
@@ -828,11 +830,11 @@ impl DataTree {
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;
-        let node = Node { data, acl_id, stat, children: Default::default() };
+        let node = Node { data: data.map(Data::from), acl_id, stat, children: Default::default() };
         self.digest_add(path, &node);
         // One descent of the map per node: a path a snapshot lists twice is rare enough to be
         // fixed up after the insert (the later copy wins, keeping the children seen so far).
-        if let Some(old) = self.nodes.insert(path.to_owned(), Arc::new(node)) {
+        if let Some(old) = self.nodes.insert(CompactString::from(path), Arc::new(node)) {
             self.digest_remove(path, &old);
             if !old.children.is_empty() {
                 self.node_mut(path).children = old.children.clone();
@@ -858,7 +860,7 @@ impl DataTree {
             self.loading_children = Some((parent_path.to_owned(), Vec::new()));
         }
         if let Some((_, names)) = self.loading_children.as_mut() {
-            names.push(child.to_owned());
+            names.push(CompactString::from(child));
         }
         Ok(())
     }
@@ -914,7 +916,7 @@ impl<'a> Iterator for DepthFirst<'a> {
         loop {
             let path = self.stack.pop()?;
             let Some(node) = self.tree.get_node(&path) else { continue };
-            let mut children: Vec<&String> = node.children.iter().collect();
+            let mut children: Vec<&str> = node.children.iter().collect();
             children.sort_unstable_by(|a, b| b.cmp(a));
             self.stack.extend(children.into_iter().map(|child| format!("{path}/{child}")));
             return Some((path, node));
@@ -947,13 +949,13 @@ pub(crate) fn join(parent: &str, child: &str) -> String {
     }
 }
 
-fn data_length(data: &Option<Bytes>) -> i64 {
+fn data_length(data: &Option<Data>) -> i64 {
     data.as_ref().map_or(0, |d| d.len() as i64)
 }
 
 /// Java's getNodeSize: path length in UTF-16 units plus data length.
-fn node_size(path: &str, data: &Option<Bytes>) -> i64 {
-    (path.encode_utf16().count() + data.as_ref().map_or(0, Bytes::len)) as i64
+fn node_size(path: &str, data: &Option<Data>) -> i64 {
+    (path.encode_utf16().count() + data.as_ref().map_or(0, |d| d.len())) as i64
 }
 
 #[cfg(test)]
