@@ -10,6 +10,7 @@
 
 pub mod acl;
 pub mod acl_cache;
+mod dense;
 pub mod node;
 pub mod path;
 pub mod prep;

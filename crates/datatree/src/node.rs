@@ -145,7 +145,18 @@ impl ChildSet {
             Names::Small(names) => {
                 let mut all = std::mem::take(names);
                 all.append(&mut added);
-                *set = Names::Large(all.into_iter().collect());
+                all.sort_unstable();
+                all.dedup();
+                *set = Names::Large(crate::dense::ord_set(all));
+            }
+            // Mostly new names (a load): one dense rebuild rather than half-full leaves.
+            Names::Large(names) if added.len() >= names.len() => {
+                let mut all: Vec<CompactString> = Vec::with_capacity(names.len() + added.len());
+                all.extend(std::mem::take(names));
+                all.append(&mut added);
+                all.sort_unstable();
+                all.dedup();
+                *names = crate::dense::ord_set(all);
             }
             Names::Large(names) => names.extend(added),
         }

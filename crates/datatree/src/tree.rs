@@ -122,6 +122,12 @@ pub struct DataTree {
     /// While a snapshot loads: a parent and the child names not yet added to it
     /// ([`DataTree::insert_loaded_node`]); None otherwise.
     pub(crate) loading_children: Option<(String, Vec<CompactString>)>,
+    /// While a snapshot loads and its paths have come in ascending order so far (our own
+    /// snapshots list them so): the nodes loaded, to be built into `nodes` at the end with full
+    /// leaves ([`crate::dense`]). Inserting them one by one in that order would leave every
+    /// leaf half full. None otherwise, and from the first path out of order on (a Java
+    /// snapshot lists children in hash order): the nodes then go into `nodes` directly.
+    pub(crate) loading_sorted: Option<Vec<(CompactString, Arc<Node>)>>,
 }
 
 /// Who and when, from the txn header.
@@ -158,6 +164,7 @@ impl DataTree {
             quota_trie: Default::default(),
             digest: 0,
             loading_children: None,
+            loading_sorted: None,
         };
         let builtin = || Node {
             data: Some(Data::from([])),
@@ -805,6 +812,7 @@ impl DataTree {
         self.data_size = 0;
         self.digest = 0;
         self.loading_children = None;
+        self.loading_sorted = Some(Vec::new());
     }
 
     /// One entry of the snapshot's ACL map.
@@ -832,6 +840,20 @@ impl DataTree {
         let owner = stat.ephemeral_owner;
         let node = Node { data: data.map(Data::from), acl_id, stat, children: Default::default() };
         self.digest_add(path, &node);
+        if let Some(sorted) = self.loading_sorted.as_mut() {
+            let ascending = match sorted.last() {
+                Some((last, _)) => last.as_str() < path,
+                None => true,
+            };
+            if ascending {
+                sorted.push((CompactString::from(path), Arc::new(node)));
+                if path != "/" {
+                    self.register_kind(path, owner);
+                }
+                return Ok(());
+            }
+            self.stop_sorted_load();
+        }
         // One descent of the map per node: a path a snapshot lists twice is rare enough to be
         // fixed up after the insert (the later copy wins, keeping the children seen so far).
         if let Some(old) = self.nodes.insert(CompactString::from(path), Arc::new(node)) {
@@ -854,7 +876,7 @@ impl DataTree {
         let same_parent = self.loading_children.as_ref().is_some_and(|(pending, _)| pending == parent_path);
         if !same_parent {
             self.flush_loaded_children();
-            if !self.nodes.contains_key(parent_path) {
+            if !self.loaded_contains(parent_path) {
                 return Err(());
             }
             self.loading_children = Some((parent_path.to_owned(), Vec::new()));
@@ -869,8 +891,32 @@ impl DataTree {
     fn flush_loaded_children(&mut self) {
         let Some((parent_path, names)) = self.loading_children.take() else { return };
         // The parent was checked when its first child came and a load never removes nodes.
-        if let Some(parent) = self.lookup_mut(&parent_path) {
+        let parent = match self.loading_sorted.as_mut() {
+            Some(sorted) => match sorted.binary_search_by(|(path, _)| path.as_str().cmp(&parent_path)) {
+                Ok(at) => Some(Arc::make_mut(&mut sorted[at].1)),
+                Err(_) => None,
+            },
+            None => self.lookup_mut(&parent_path),
+        };
+        if let Some(parent) = parent {
             parent.children.extend(names);
+        }
+    }
+
+    /// Whether a node at tree key `path` has been loaded.
+    fn loaded_contains(&self, path: &str) -> bool {
+        match &self.loading_sorted {
+            Some(sorted) => sorted.binary_search_by(|(loaded, _)| loaded.as_str().cmp(path)).is_ok(),
+            None => self.nodes.contains_key(path),
+        }
+    }
+
+    /// Moves the nodes loaded in order so far into `nodes`; the rest of the load inserts there.
+    fn stop_sorted_load(&mut self) {
+        if let Some(sorted) = self.loading_sorted.take() {
+            // Nothing else is in the map during a load: begin_load cleared it.
+            debug_assert!(self.nodes.is_empty());
+            self.nodes = crate::dense::ord_map(sorted);
         }
     }
 
@@ -878,6 +924,7 @@ impl DataTree {
     /// every quota's stats node, drops ACL entries no node uses (Java's order).
     pub fn finish_load(&mut self) {
         self.flush_loaded_children();
+        self.stop_sorted_load();
         self.recount_data_size();
         self.setup_quotas();
         self.acl_cache.purge_unused();
