@@ -3,13 +3,12 @@
 use bytes::{BufMut, Bytes};
 use compact_str::CompactString;
 use jute::records::{Stat, StatPersisted};
-use std::sync::Arc;
 
-/// A znode's data as the tree keeps it: one allocation (counts and bytes), 16 bytes in the
-/// node. A `Bytes` costs 32 bytes in the node and, once cloned (the txn that carried the data
+/// A znode's data as the tree keeps it: one allocation (count, length, bytes), 8 bytes in the
+/// node. A `Bytes` cost 32 bytes in the node and, once cloned (the txn that carried the data
 /// shares it), a separate 32-byte header for the life of the node. Replies still share the
 /// bytes without copying ([`Node::data_bytes`]).
-pub type Data = Arc<[u8]>;
+pub use crate::data::Data;
 
 /// A znode as the tree stores it. The stat is the persisted one: `cversion` counts child creates
 /// only (clients see `2 * cversion - numChildren`), data length and child count are computed.

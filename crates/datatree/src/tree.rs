@@ -167,7 +167,7 @@ impl DataTree {
             loading_sorted: None,
         };
         let builtin = || Node {
-            data: Some(Data::from([])),
+            data: Some(Data::from(&[][..])),
             acl_id: OPEN_ACL_UNSAFE_ID,
             stat: StatPersisted::default(),
             children: Default::default(),
