@@ -10,6 +10,8 @@
 
 pub mod acl;
 pub mod acl_cache;
+pub mod data;
+mod dense;
 pub mod node;
 pub mod path;
 pub mod prep;

@@ -300,7 +300,7 @@ pub struct NodeView<'a> {
     pub stat: &'a StatPersisted,
     pub child_count: i32,
     pub acl: &'a [Acl],
-    pub data: Option<&'a Bytes>,
+    pub data: Option<Bytes>,
 }
 
 impl NodeView<'_> {
@@ -310,7 +310,7 @@ impl NodeView<'_> {
             stat: self.stat.clone(),
             child_count: self.child_count,
             acl: self.acl.to_vec(),
-            data: self.data.cloned(),
+            data: self.data.clone(),
         }
     }
 }
@@ -397,7 +397,7 @@ impl PendingChanges {
                 stat: &node.stat,
                 child_count: node.child_count,
                 acl: &node.acl,
-                data: node.data.as_ref(),
+                data: node.data.clone(),
             });
         }
         let node = tree.get_node(path)?;
@@ -405,7 +405,7 @@ impl PendingChanges {
             stat: &node.stat,
             child_count: i32::try_from(node.children.len()).unwrap_or(i32::MAX),
             acl: tree.node_acl(node),
-            data: node.data.as_ref(),
+            data: node.data_bytes(),
         })
     }
 

@@ -30,7 +30,7 @@ pub fn get_data(
 ) -> Result<GetDataResponse, i32> {
     let node = tree.get_node(path).ok_or(err::NO_NODE)?;
     check_acl(tree.node_acl(node), perms::READ, auth)?;
-    let response = GetDataResponse { data: node.data.clone(), stat: node.client_stat() };
+    let response = GetDataResponse { data: node.data_bytes(), stat: node.client_stat() };
     if let Some(watcher) = watch {
         tree.add_data_watch(path, watcher);
     }
@@ -80,7 +80,7 @@ pub fn get_children2(
 ) -> Result<GetChildren2Response, i32> {
     let node = tree.get_node(path).ok_or(err::NO_NODE)?;
     check_acl(tree.node_acl(node), perms::READ, auth)?;
-    let mut children: Vec<String> = node.children.iter().cloned().collect();
+    let mut children: Vec<String> = node.children.iter().map(str::to_owned).collect();
     children.sort_unstable();
     let response = GetChildren2Response { children, stat: node.client_stat() };
     if let Some(watcher) = watch {

@@ -7,9 +7,10 @@
 //! must end in the same tree Java ends in.
 
 use crate::acl_cache::{AclCache, OPEN_ACL_UNSAFE_ID};
-use crate::node::{EphemeralKind, Node, CONTAINER_EPHEMERAL_OWNER};
+use crate::node::{Data, EphemeralKind, Node, CONTAINER_EPHEMERAL_OWNER};
 use crate::watch::{WatchManager, WatchNotification};
 use bytes::Bytes;
+use compact_str::CompactString;
 use jute::consts::{err, event_type, op, perms};
 use jute::records::{Acl, Stat, StatPersisted};
 use jute::request::OpResult;
@@ -95,7 +96,7 @@ pub struct DataTree {
     /// not a whole znode; a frozen snapshot shares the `Arc` and a change copies one node
     /// ([`Arc::make_mut`]). (imbl's `small-chunks` feature is no way out: it truncates the
     /// HAMT hash to 8 bits, and lookups degrade into string compares.)
-    pub(crate) nodes: imbl::OrdMap<String, Arc<Node>>,
+    pub(crate) nodes: imbl::OrdMap<CompactString, Arc<Node>>,
     pub(crate) acl_cache: AclCache,
     /// Ephemeral paths per owning session. A session whose ephemerals were all deleted keeps an
     /// empty set until it closes, as in Java (the `dump` word lists it).
@@ -120,7 +121,13 @@ pub struct DataTree {
     pub(crate) digest: i64,
     /// While a snapshot loads: a parent and the child names not yet added to it
     /// ([`DataTree::insert_loaded_node`]); None otherwise.
-    pub(crate) loading_children: Option<(String, Vec<String>)>,
+    pub(crate) loading_children: Option<(String, Vec<CompactString>)>,
+    /// While a snapshot loads and its paths have come in ascending order so far (our own
+    /// snapshots list them so): the nodes loaded, to be built into `nodes` at the end with full
+    /// leaves ([`crate::dense`]). Inserting them one by one in that order would leave every
+    /// leaf half full. None otherwise, and from the first path out of order on (a Java
+    /// snapshot lists children in hash order): the nodes then go into `nodes` directly.
+    pub(crate) loading_sorted: Option<Vec<(CompactString, Arc<Node>)>>,
 }
 
 /// Who and when, from the txn header.
@@ -157,9 +164,10 @@ impl DataTree {
             quota_trie: Default::default(),
             digest: 0,
             loading_children: None,
+            loading_sorted: None,
         };
         let builtin = || Node {
-            data: Some(Bytes::new()),
+            data: Some(Data::from(&[][..])),
             acl_id: OPEN_ACL_UNSAFE_ID,
             stat: StatPersisted::default(),
             children: Default::default(),
@@ -171,10 +179,10 @@ impl DataTree {
         config.acl_id = tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]);
         config.stat.aversion = -1;
         tree.nodes.insert(CONFIG_PATH.into(), Arc::new(config));
-        tree.node_mut("/").children.insert("zookeeper".into());
+        tree.node_mut("/").children.insert("zookeeper");
         let zookeeper = tree.node_mut(ZOOKEEPER_PATH);
-        zookeeper.children.insert("quota".into());
-        zookeeper.children.insert("config".into());
+        zookeeper.children.insert("quota");
+        zookeeper.children.insert("config");
         tree.recount_data_size();
         tree.digest = tree.recomputed_digest();
         tree
@@ -389,7 +397,7 @@ impl DataTree {
     ) -> Result<Stat, i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path).to_owned();
-        if !self.nodes.contains_key(&parent_key) {
+        if !self.nodes.contains_key(parent_key.as_str()) {
             return Err(err::NO_NODE);
         }
         let acl_id = self.acl_cache.add_usage(new.acl);
@@ -407,10 +415,10 @@ impl DataTree {
                 parent.stat.cversion = parent_cversion;
                 parent.stat.pzxid = context.zxid;
             }
-            parent.children.insert(child.to_owned());
+            parent.children.insert(child);
         });
         let node = Node {
-            data: new.data.clone(),
+            data: new.data.as_deref().map(Data::from),
             acl_id,
             stat: StatPersisted {
                 czxid: context.zxid,
@@ -429,7 +437,7 @@ impl DataTree {
         let stat = node.client_stat();
         let data_len = data_length(&node.data);
         self.digest_add(path, &node);
-        self.nodes.insert(path.to_owned(), Arc::new(node));
+        self.nodes.insert(CompactString::from(path), Arc::new(node));
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
         let parent_acl_id = self.lookup(&parent_key).map_or(OPEN_ACL_UNSAFE_ID, |parent| parent.acl_id);
@@ -494,7 +502,7 @@ impl DataTree {
     fn drop_subtree(&mut self, path: &str, node: &Node) {
         for child in &node.children {
             let child_path = join(path, child);
-            if let Some(child_node) = self.nodes.remove(&child_path) {
+            if let Some(child_node) = self.nodes.remove(child_path.as_str()) {
                 self.forget_node(&child_path, &child_node);
                 self.drop_subtree(&child_path, &child_node);
             }
@@ -527,7 +535,7 @@ impl DataTree {
     ) -> Result<Stat, i32> {
         let (old_data, stat) = self
             .change_node(path, |node| {
-                let old_data = std::mem::replace(&mut node.data, data);
+                let old_data = std::mem::replace(&mut node.data, data.as_deref().map(Data::from));
                 node.stat.mtime = context.time;
                 node.stat.mzxid = context.zxid;
                 node.stat.version = version;
@@ -706,7 +714,7 @@ impl DataTree {
         let mut acl_users: HashMap<i64, u64> = HashMap::new();
         for (path, node) in &self.nodes {
             for child in &node.children {
-                if !self.nodes.contains_key(&join(path, child)) {
+                if !self.nodes.contains_key(join(path, child).as_str()) {
                     return Err(format!("{path} lists missing child {child}"));
                 }
             }
@@ -720,10 +728,10 @@ impl DataTree {
             }
             let registered = match EphemeralKind::of(node.stat.ephemeral_owner) {
                 EphemeralKind::Persistent => true,
-                EphemeralKind::Container => self.containers.contains(path),
-                EphemeralKind::Ttl(_) => self.ttls.contains(path),
+                EphemeralKind::Container => self.containers.contains(path.as_str()),
+                EphemeralKind::Ttl(_) => self.ttls.contains(path.as_str()),
                 EphemeralKind::Session(owner) => {
-                    self.ephemerals.get(&owner).is_some_and(|paths| paths.contains(path))
+                    self.ephemerals.get(&owner).is_some_and(|paths| paths.contains(path.as_str()))
                 }
             };
             if !registered {
@@ -732,14 +740,15 @@ impl DataTree {
         }
         for (owner, paths) in &self.ephemerals {
             for path in paths {
-                if self.nodes.get(path).map(|node| node.stat.ephemeral_owner) != Some(*owner) {
+                if self.nodes.get(path.as_str()).map(|node| node.stat.ephemeral_owner) != Some(*owner) {
                     return Err(format!("ephemeral {path} of 0x{owner:x} is not that session's node"));
                 }
             }
         }
         for (set, kind) in [(&self.containers, "container"), (&self.ttls, "ttl")] {
             for path in set {
-                let owner = self.nodes.get(path).map(|node| EphemeralKind::of(node.stat.ephemeral_owner));
+                let owner =
+                    self.nodes.get(path.as_str()).map(|node| EphemeralKind::of(node.stat.ephemeral_owner));
                 let matches = match owner {
                     Some(EphemeralKind::Container) => kind == "container",
                     Some(EphemeralKind::Ttl(_)) => kind == "ttl",
@@ -803,6 +812,7 @@ impl DataTree {
         self.data_size = 0;
         self.digest = 0;
         self.loading_children = None;
+        self.loading_sorted = Some(Vec::new());
     }
 
     /// One entry of the snapshot's ACL map.
@@ -815,7 +825,7 @@ impl DataTree {
     pub fn insert_loaded_node(
         &mut self,
         path: &str,
-        data: Option<Bytes>,
+        data: Option<&[u8]>,
         acl_id: i64,
         stat: StatPersisted,
     ) -> Result<(), LoadError> {
@@ -828,11 +838,25 @@ impl DataTree {
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;
-        let node = Node { data, acl_id, stat, children: Default::default() };
+        let node = Node { data: data.map(Data::from), acl_id, stat, children: Default::default() };
         self.digest_add(path, &node);
+        if let Some(sorted) = self.loading_sorted.as_mut() {
+            let ascending = match sorted.last() {
+                Some((last, _)) => last.as_str() < path,
+                None => true,
+            };
+            if ascending {
+                sorted.push((CompactString::from(path), Arc::new(node)));
+                if path != "/" {
+                    self.register_kind(path, owner);
+                }
+                return Ok(());
+            }
+            self.stop_sorted_load();
+        }
         // One descent of the map per node: a path a snapshot lists twice is rare enough to be
         // fixed up after the insert (the later copy wins, keeping the children seen so far).
-        if let Some(old) = self.nodes.insert(path.to_owned(), Arc::new(node)) {
+        if let Some(old) = self.nodes.insert(CompactString::from(path), Arc::new(node)) {
             self.digest_remove(path, &old);
             if !old.children.is_empty() {
                 self.node_mut(path).children = old.children.clone();
@@ -852,13 +876,13 @@ impl DataTree {
         let same_parent = self.loading_children.as_ref().is_some_and(|(pending, _)| pending == parent_path);
         if !same_parent {
             self.flush_loaded_children();
-            if !self.nodes.contains_key(parent_path) {
+            if !self.loaded_contains(parent_path) {
                 return Err(());
             }
             self.loading_children = Some((parent_path.to_owned(), Vec::new()));
         }
         if let Some((_, names)) = self.loading_children.as_mut() {
-            names.push(child.to_owned());
+            names.push(CompactString::from(child));
         }
         Ok(())
     }
@@ -867,8 +891,32 @@ impl DataTree {
     fn flush_loaded_children(&mut self) {
         let Some((parent_path, names)) = self.loading_children.take() else { return };
         // The parent was checked when its first child came and a load never removes nodes.
-        if let Some(parent) = self.lookup_mut(&parent_path) {
+        let parent = match self.loading_sorted.as_mut() {
+            Some(sorted) => match sorted.binary_search_by(|(path, _)| path.as_str().cmp(&parent_path)) {
+                Ok(at) => Some(Arc::make_mut(&mut sorted[at].1)),
+                Err(_) => None,
+            },
+            None => self.lookup_mut(&parent_path),
+        };
+        if let Some(parent) = parent {
             parent.children.extend(names);
+        }
+    }
+
+    /// Whether a node at tree key `path` has been loaded.
+    fn loaded_contains(&self, path: &str) -> bool {
+        match &self.loading_sorted {
+            Some(sorted) => sorted.binary_search_by(|(loaded, _)| loaded.as_str().cmp(path)).is_ok(),
+            None => self.nodes.contains_key(path),
+        }
+    }
+
+    /// Moves the nodes loaded in order so far into `nodes`; the rest of the load inserts there.
+    fn stop_sorted_load(&mut self) {
+        if let Some(sorted) = self.loading_sorted.take() {
+            // Nothing else is in the map during a load: begin_load cleared it.
+            debug_assert!(self.nodes.is_empty());
+            self.nodes = crate::dense::ord_map(sorted);
         }
     }
 
@@ -876,6 +924,7 @@ impl DataTree {
     /// every quota's stats node, drops ACL entries no node uses (Java's order).
     pub fn finish_load(&mut self) {
         self.flush_loaded_children();
+        self.stop_sorted_load();
         self.recount_data_size();
         self.setup_quotas();
         self.acl_cache.purge_unused();
@@ -914,7 +963,7 @@ impl<'a> Iterator for DepthFirst<'a> {
         loop {
             let path = self.stack.pop()?;
             let Some(node) = self.tree.get_node(&path) else { continue };
-            let mut children: Vec<&String> = node.children.iter().collect();
+            let mut children: Vec<&str> = node.children.iter().collect();
             children.sort_unstable_by(|a, b| b.cmp(a));
             self.stack.extend(children.into_iter().map(|child| format!("{path}/{child}")));
             return Some((path, node));
@@ -947,13 +996,13 @@ pub(crate) fn join(parent: &str, child: &str) -> String {
     }
 }
 
-fn data_length(data: &Option<Bytes>) -> i64 {
+fn data_length(data: &Option<Data>) -> i64 {
     data.as_ref().map_or(0, |d| d.len() as i64)
 }
 
 /// Java's getNodeSize: path length in UTF-16 units plus data length.
-fn node_size(path: &str, data: &Option<Bytes>) -> i64 {
-    (utf16_len(path) + data.as_ref().map_or(0, Bytes::len)) as i64
+fn node_size(path: &str, data: &Option<Data>) -> i64 {
+    (utf16_len(path) + data.as_ref().map_or(0, |d| d.len())) as i64
 }
 
 /// Java's `String.length()` of `s`: UTF-16 code units. Counted from the UTF-8 bytes (a lead byte

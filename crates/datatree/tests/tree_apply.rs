@@ -16,7 +16,7 @@ fn fresh_tree_holds_the_four_builtin_nodes_as_java_builds_them() {
     let tree = DataTree::new();
     for path in ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"] {
         let node = tree.get_node(path).unwrap();
-        assert_eq!(node.data, Some(Bytes::new()), "{path}: empty, not null");
+        assert_eq!(node.data_bytes(), Some(Bytes::new()), "{path}: empty, not null");
         let expected_aversion = if path == "/zookeeper/config" { -1 } else { 0 };
         assert_eq!(
             node.stat,
@@ -28,7 +28,8 @@ fn fresh_tree_holds_the_four_builtin_nodes_as_java_builds_them() {
     let config = tree.get_node("/zookeeper/config").unwrap();
     assert_eq!(config.acl_id, 1, "READ_ACL_UNSAFE is the first cached list");
     assert_eq!(tree.node_acl(config), [Acl::new(1, "world", "anyone")]);
-    let mut children: Vec<_> = tree.get_node("/zookeeper").unwrap().children.iter().cloned().collect();
+    let mut children: Vec<_> =
+        tree.get_node("/zookeeper").unwrap().children.iter().map(str::to_owned).collect();
     children.sort();
     assert_eq!(children, ["config", "quota"]);
     assert_eq!(tree.get_node("").unwrap(), tree.get_node("/").unwrap(), "Java aliases \"\" to the root");
@@ -188,7 +189,7 @@ fn set_data_stores_the_txns_version_and_stamps_mzxid_mtime() {
     let outcome = apply(&mut tree, 2, set_data("/a", data("hello"), 7));
     let stat = outcome.result.stat.unwrap();
     assert_eq!((stat.version, stat.mzxid, stat.mtime, stat.czxid, stat.data_length), (7, 2, 1002, 1, 5));
-    assert_eq!(tree.get_node("/a").unwrap().data, data("hello"));
+    assert_eq!(tree.get_node("/a").unwrap().data_bytes(), data("hello"));
 }
 
 #[test]
@@ -196,13 +197,13 @@ fn null_and_empty_data_stay_distinct() {
     let mut tree = DataTree::new();
     apply(&mut tree, 1, create("/a"));
     apply(&mut tree, 2, set_data("/a", None, 1));
-    assert_eq!(tree.get_node("/a").unwrap().data, None);
+    assert_eq!(tree.get_node("/a").unwrap().data_bytes(), None);
     assert_eq!(tree.get_node("/a").unwrap().client_stat().data_length, 0);
     apply(&mut tree, 3, set_data("/a", Some(Bytes::new()), 2));
-    assert_eq!(tree.get_node("/a").unwrap().data, Some(Bytes::new()));
+    assert_eq!(tree.get_node("/a").unwrap().data_bytes(), Some(Bytes::new()));
     let null_create = TxnBody::Create(jute::txn::CreateTxn { data: None, ..create_txn("/b", -1) });
     apply(&mut tree, 4, null_create);
-    assert_eq!(tree.get_node("/b").unwrap().data, None);
+    assert_eq!(tree.get_node("/b").unwrap().data_bytes(), None);
 }
 
 #[test]
@@ -222,7 +223,7 @@ fn reconfig_sets_the_config_nodes_data() {
     });
     let outcome = apply(&mut tree, 3, body);
     assert_eq!(outcome.result.stat.unwrap().version, 1);
-    assert_eq!(tree.get_node("/zookeeper/config").unwrap().data, data("server.1=a:2888:3888"));
+    assert_eq!(tree.get_node("/zookeeper/config").unwrap().data_bytes(), data("server.1=a:2888:3888"));
 }
 
 #[test]

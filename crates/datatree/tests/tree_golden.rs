@@ -132,7 +132,7 @@ fn load_snapshot(bytes: &[u8]) -> DataTree {
         let data = Option::<jute::Bytes>::read(&mut reader).unwrap();
         let acl_id = i64::read(&mut reader).unwrap();
         let stat = StatPersisted::read(&mut reader).unwrap();
-        tree.insert_loaded_node(&path, data, acl_id, stat).unwrap();
+        tree.insert_loaded_node(&path, data.as_deref(), acl_id, stat).unwrap();
     }
     reader.finish().unwrap();
     tree.finish_load();

@@ -86,7 +86,7 @@ fn loading_a_snapshot_recounts_every_quota() {
         loaded.load_acl(id, acl.to_vec());
     }
     for (path, node) in tree.nodes_depth_first() {
-        loaded.insert_loaded_node(&path, node.data.clone(), node.acl_id, node.stat.clone()).unwrap();
+        loaded.insert_loaded_node(&path, node.data.as_deref(), node.acl_id, node.stat.clone()).unwrap();
     }
     loaded.finish_load();
     assert_eq!(stats(&loaded, "/a"), "count=2,bytes=3");

@@ -26,7 +26,7 @@ use datatree::tree::snapshot::SnapshotView;
 use datatree::DataTree;
 use jute::persistence::{FileHeader, SNAPSHOT_MAGIC};
 use jute::records::{Acl, StatPersisted};
-use jute::{Bytes, Field, Reader};
+use jute::{Field, Reader};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -126,7 +126,7 @@ fn write_snapshot_here(
             // A ustring, written from the map's own key (no String per node).
             (path.len() as i32).write(&mut scratch);
             scratch.extend_from_slice(path.as_bytes());
-            node.data.write(&mut scratch);
+            node.write_data(&mut scratch);
             node.acl_id.write(&mut scratch);
             node.stat.write(&mut scratch);
             out.write_all(&scratch)?;
@@ -271,7 +271,10 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
         if node_path == "/" {
             break;
         }
-        let data = Option::<Bytes>::read(&mut reader).map_err(|e| bad(&reader, e))?;
+        let data = match reader.read_length(1).map_err(|e| bad(&reader, e))? {
+            None => None,
+            Some(length) => Some(reader.take(length).map_err(|e| bad(&reader, e))?),
+        };
         let acl_id = reader.read_i64().map_err(|e| bad(&reader, e))?;
         let stat = StatPersisted::read(&mut reader).map_err(|e| bad(&reader, e))?;
         tree.insert_loaded_node(&node_path, data, acl_id, stat)

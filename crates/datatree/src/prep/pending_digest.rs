@@ -153,7 +153,7 @@ impl TxnStep<'_> {
         let node = self.tree.get_node(path)?;
         Some(DigestNode {
             stat: node.stat.clone(),
-            data: node.data.clone(),
+            data: node.data_bytes(),
             child_count: node.children.len(),
             digest: node_digest(path, node.data.as_deref(), &node.stat),
         })

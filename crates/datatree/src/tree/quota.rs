@@ -8,7 +8,6 @@
 //! the cached data size; both quirks are kept.
 
 use super::{key, node_size, DataTree, QUOTA_PATH};
-use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 
 /// Child name of the limits node.
@@ -226,7 +225,7 @@ impl DataTree {
     /// Java's updateQuotaStat: adds to the stats node of `prefix`.
     fn charge_quota(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
         let stat_path = format!("{QUOTA_PATH}{prefix}/{STAT_NODE}");
-        let Some(node) = self.nodes.get(&stat_path) else { return };
+        let Some(node) = self.nodes.get(stat_path.as_str()) else { return };
         let Some(mut stats) = StatsTrack::parse(node.data.as_deref().unwrap_or_default()) else { return };
         stats.set("count", stats.count().wrapping_add(count_diff));
         stats.set("bytes", stats.bytes().wrapping_add(bytes_diff));
@@ -239,7 +238,7 @@ impl DataTree {
         let (mut count, mut bytes) = (0i64, 0i64);
         let mut stack = vec![key(path).to_owned()];
         while let Some(current) = stack.pop() {
-            let Some(node) = self.nodes.get(&current) else { continue };
+            let Some(node) = self.nodes.get(current.as_str()) else { continue };
             count += 1;
             bytes += node.data.as_ref().map_or(0, |d| d.len() as i64);
             let prefix = if current == "/" { "" } else { current.as_str() };
@@ -252,7 +251,7 @@ impl DataTree {
     }
 
     fn rewrite_stats(&mut self, stat_path: &str, stats: StatsTrack) {
-        let new_data = Some(Bytes::from(stats.to_text().into_bytes()));
+        let new_data = Some(crate::node::Data::from(stats.to_text().into_bytes()));
         let new_size = node_size(stat_path, &new_data);
         if let Some(old_data) =
             self.change_node(stat_path, |node| std::mem::replace(&mut node.data, new_data))
@@ -268,7 +267,7 @@ impl DataTree {
         let mut limits = Vec::new();
         let mut stack = vec![QUOTA_PATH.to_owned()];
         while let Some(path) = stack.pop() {
-            let Some(node) = self.nodes.get(&path) else { continue };
+            let Some(node) = self.nodes.get(path.as_str()) else { continue };
             if node.children.is_empty() {
                 let suffix = format!("/{LIMIT_NODE}");
                 if path.ends_with(&suffix) {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// The tree as it was after txn [`SnapshotView::zxid`], detached from later changes.
 #[derive(Debug, Clone)]
 pub struct SnapshotView {
-    nodes: imbl::OrdMap<String, Arc<Node>>,
+    nodes: imbl::OrdMap<compact_str::CompactString, Arc<Node>>,
     acl_entries: Vec<(i64, Vec<Acl>)>,
     sessions: Vec<(i64, i32)>,
     zxid: i64,
@@ -110,7 +110,7 @@ impl SnapshotView {
 /// Iterator of [`SnapshotView::nodes_depth_first`].
 #[derive(Debug)]
 pub struct ViewDepthFirst<'a> {
-    nodes: &'a imbl::OrdMap<String, Arc<Node>>,
+    nodes: &'a imbl::OrdMap<compact_str::CompactString, Arc<Node>>,
     stack: Vec<String>,
 }
 
@@ -122,7 +122,7 @@ impl<'a> Iterator for ViewDepthFirst<'a> {
             let path = self.stack.pop()?;
             let key = if path.is_empty() { "/" } else { path.as_str() };
             let Some(node) = self.nodes.get(key) else { continue };
-            let mut children: Vec<&String> = node.children.iter().collect();
+            let mut children: Vec<&str> = node.children.iter().collect();
             children.sort_unstable_by(|a, b| b.cmp(a));
             let parent = if path.is_empty() { "/" } else { path.as_str() };
             self.stack.extend(children.into_iter().map(|child| join(parent, child)));

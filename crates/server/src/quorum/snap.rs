@@ -36,7 +36,7 @@ pub fn serialize_database(tree: &DataTree) -> Vec<u8> {
     for (path, node) in view.nodes_parent_first() {
         (path.len() as i32).write(&mut out);
         out.extend_from_slice(path.as_bytes());
-        node.data.write(&mut out);
+        node.write_data(&mut out);
         node.acl_id.write(&mut out);
         node.stat.write(&mut out);
     }
@@ -102,7 +102,7 @@ fn parse(input: &[u8], mut tree: Option<&mut DataTree>) -> Result<usize, JuteErr
         let acl_id = reader.read_i64()?;
         let stat = StatPersisted::read(&mut reader)?;
         if let Some(tree) = tree.as_deref_mut() {
-            tree.insert_loaded_node(&path, data, acl_id, stat)
+            tree.insert_loaded_node(&path, data.as_deref(), acl_id, stat)
                 .map_err(|_| JuteError::InvalidValue { what: "snapshot node without parent", value: 0 })?;
         }
     }

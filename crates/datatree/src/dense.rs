@@ -1,0 +1,112 @@
+//! Building imbl B-trees with full leaves.
+//!
+//! A leaf costs its 64 slots whatever it holds (32 bytes a slot in the node map, 24 in a child
+//! set), so how full the leaves are is most of what the map costs beyond the nodes. Stock imbl
+//! splits a full leaf in the middle, which leaves every leaf half full after ascending inserts;
+//! the imbl this workspace builds (vendor/imbl) splits a full leaf where the new key goes and
+//! leaves it whole when the key goes past its end, so ascending inserts, as a snapshot load
+//! makes them, fill every leaf. These builders insert in that order.
+
+/// A map of `sorted` (ascending by key, no key twice) with full leaves.
+pub(crate) fn ord_map<K: Ord + Clone, V: Clone>(sorted: Vec<(K, V)>) -> imbl::OrdMap<K, V> {
+    debug_assert!(sorted.windows(2).all(|pair| pair[0].0 < pair[1].0), "entries not ascending");
+    let mut map = imbl::OrdMap::new();
+    for (key, value) in sorted {
+        map.insert(key, value);
+    }
+    map
+}
+
+/// A set of `sorted` (ascending, no value twice) with full leaves.
+pub(crate) fn ord_set<A: Ord + Clone>(sorted: Vec<A>) -> imbl::OrdSet<A> {
+    debug_assert!(sorted.windows(2).all(|pair| pair[0] < pair[1]), "values not ascending");
+    let mut set = imbl::OrdSet::new();
+    for value in sorted {
+        set.insert(value);
+    }
+    set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_builds_hold_every_entry_in_order() {
+        for count in [0usize, 1, 2, 63, 64, 65, 129, 4096, 10_001] {
+            let entries: Vec<(u32, u32)> = (0..count as u32).map(|i| (i * 3, i)).collect();
+            let map = ord_map(entries.clone());
+            assert_eq!(map.len(), count);
+            assert!(map.iter().map(|(k, v)| (*k, *v)).eq(entries.iter().copied()));
+            let values: Vec<u32> = entries.iter().map(|(k, _)| *k).collect();
+            let set = ord_set(values.clone());
+            assert_eq!(set.len(), count);
+            assert!(set.iter().copied().eq(values.iter().copied()));
+            // Still an ordinary tree afterwards.
+            let mut map = map;
+            map.insert(1, 1);
+            map.remove(&0);
+            assert_eq!(map.len(), count.max(1) + usize::from(count == 0) - usize::from(count == 0));
+        }
+    }
+}
+
+#[cfg(test)]
+mod patched_split_tests {
+    use std::collections::BTreeMap;
+
+    /// The vendored imbl's leaf split (vendor/imbl, split_leaf_insert) against a model: ascending
+    /// runs inside and at the ends of leaves, random inserts and removals, and frozen copies
+    /// that must not change while the live map does.
+    #[test]
+    fn patched_split_keeps_the_map_equal_to_a_model() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as u32
+        };
+        let mut map: imbl::OrdMap<u32, u32> = imbl::OrdMap::new();
+        let mut model = BTreeMap::new();
+        let mut frozen: Vec<(imbl::OrdMap<u32, u32>, BTreeMap<u32, u32>)> = Vec::new();
+        for round in 0..400u32 {
+            match next() % 4 {
+                // An ascending run starting anywhere (runs of decimal names land mid-leaf).
+                0 | 1 => {
+                    let start = next() % 1_000_000;
+                    for key in start..start + next() % 300 {
+                        assert_eq!(map.insert(key, round), model.insert(key, round));
+                    }
+                }
+                2 => {
+                    for _ in 0..200 {
+                        let key = next() % 1_000_000;
+                        assert_eq!(map.insert(key, round), model.insert(key, round));
+                    }
+                }
+                _ => {
+                    let keys: Vec<u32> = model.keys().copied().filter(|_| next() % 3 == 0).collect();
+                    for key in keys {
+                        assert_eq!(map.remove(&key), model.remove(&key));
+                    }
+                }
+            }
+            if round % 50 == 0 {
+                frozen.push((map.clone(), model.clone()));
+            }
+            assert_eq!(map.len(), model.len());
+        }
+        assert!(map.iter().map(|(k, v)| (*k, *v)).eq(model.iter().map(|(k, v)| (*k, *v))));
+        for (copy, copy_model) in &frozen {
+            assert!(copy.iter().map(|(k, v)| (*k, *v)).eq(copy_model.iter().map(|(k, v)| (*k, *v))));
+            for probe in copy_model.keys().step_by(7) {
+                assert_eq!(copy.get(probe), copy_model.get(probe));
+            }
+        }
+        // Remove everything: merges of the small leaves a split at the end leaves behind.
+        let keys: Vec<u32> = model.keys().copied().collect();
+        for key in keys {
+            assert_eq!(map.remove(&key), model.remove(&key));
+        }
+        assert!(map.is_empty());
+    }
+}
