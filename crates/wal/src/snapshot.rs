@@ -18,7 +18,7 @@
 //! half-written `snapshot.*`.
 
 use crate::adler32::Adler32;
-use crate::background::PacedFile;
+use crate::background::SnapshotFile;
 use crate::error::{Result, WalError};
 use crate::files::{list, snapshot_name, sync_dir, SNAPSHOT_PREFIX};
 use datatree::tree::digest::DIGEST_VERSION;
@@ -66,8 +66,9 @@ pub struct SnapshotWritten {
 /// `fsync` makes it durable before the rename (always wanted but in benchmarks).
 ///
 /// The work runs on a helper thread at background CPU and I/O priority, and with `fsync` the
-/// file's dirty pages are written out as it grows ([`crate::background`]): a snapshot must not
-/// stall the txn log's syncs, whichever thread asks for it.
+/// file is written directly (`O_DIRECT`), one small chunk at a time and at a bounded rate
+/// ([`crate::background`]): a snapshot must not stall the txn log's syncs, whichever thread
+/// asks for it.
 pub fn write_snapshot(
     view: &SnapshotView,
     dir: &Path,
@@ -97,9 +98,13 @@ fn write_snapshot_here(
     let zxid = view.zxid();
     let path = dir.join(snapshot_name(zxid));
     let temp = dir.join(format!("tmp.{}", snapshot_name(zxid)));
-    let file = std::fs::File::create(&temp).map_err(WalError::io("creating", &temp))?;
-    // Pacing only pays when the file is going to be fsynced anyway.
-    let file = if fsync { PacedFile::new(file) } else { PacedFile::unpaced(file) };
+    // Direct, rate-bounded writes only pay when the file is going to be fsynced anyway.
+    let file = if fsync {
+        SnapshotFile::create(&temp)
+    } else {
+        std::fs::File::create(&temp).map(SnapshotFile::plain)
+    }
+    .map_err(WalError::io("creating", &temp))?;
     let mut out = CheckedWriter {
         inner: std::io::BufWriter::with_capacity(1 << 20, file),
         adler: Adler32::new(),
@@ -148,8 +153,8 @@ fn write_snapshot_here(
     })();
     let bytes = out.written;
     let finished = result.map_err(io).and_then(|()| {
-        let file =
-            out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?.into_inner();
+        let file = out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?;
+        let file = file.finish().map_err(WalError::io("writing", &temp))?;
         if fsync {
             file.sync_all().map_err(WalError::io("fsyncing", &temp))?;
         }
