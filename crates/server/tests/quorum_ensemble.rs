@@ -107,6 +107,16 @@ fn wait_formed(members: &[Member], within: Duration) -> usize {
     }
 }
 
+/// A started ensemble in `root`, formed: its members and the leader's index.
+fn formed_ensemble(root: &std::path::Path) -> (Vec<Member>, usize) {
+    let mut members = ensemble(root);
+    for m in members.iter_mut() {
+        m.start();
+    }
+    let leader = wait_formed(&members, Duration::from_secs(60));
+    (members, leader)
+}
+
 fn get(address: SocketAddr, path: &str) -> Vec<u8> {
     let mut client = Client::connect(address);
     let synced = client.call(&Request::Sync(SyncRequest { path: path.into() })).expect("sync");
@@ -122,11 +132,7 @@ fn get(address: SocketAddr, path: &str) -> Vec<u8> {
 #[test]
 fn three_members_form_replicate_and_survive_the_leader() {
     let root = tempfile::tempdir().unwrap();
-    let mut members = ensemble(root.path());
-    for m in members.iter_mut() {
-        m.start();
-    }
-    let leader = wait_formed(&members, Duration::from_secs(60));
+    let (mut members, leader) = formed_ensemble(root.path());
 
     // A write on each member is read on every other.
     for m in &members {
@@ -185,11 +191,7 @@ fn a_deep_pipeline_of_forwarded_writes_is_answered_in_order_and_the_ensemble_sta
     use jute::{Field, Reader};
     use std::io::Write;
     let root = tempfile::tempdir().unwrap();
-    let mut members = ensemble(root.path());
-    for m in members.iter_mut() {
-        m.start();
-    }
-    let leader = wait_formed(&members, Duration::from_secs(60));
+    let (members, leader) = formed_ensemble(root.path());
     let mut setup = Client::connect(members[leader].client);
     assert_eq!(setup.call(&create("/deep", b"", 0)).unwrap().header.err, 0);
     setup.close();
