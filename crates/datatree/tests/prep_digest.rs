@@ -277,16 +277,21 @@ impl Run {
     }
 }
 
+/// Runs `steps` through prep and the tree, checking the digest after each and once drained.
+fn replay(steps: &[Step]) -> Result<(), TestCaseError> {
+    let mut run = Run::new();
+    for step in steps {
+        run.step(step)?;
+    }
+    run.finish()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
     #[test]
     fn prepped_digest_is_the_digest_the_txn_leaves(steps in proptest::collection::vec(step(), 1..60)) {
-        let mut run = Run::new();
-        for step in &steps {
-            run.step(step)?;
-        }
-        run.finish()?;
+        replay(&steps)?;
     }
 }
 
@@ -437,7 +442,6 @@ fn recomputed(tree: &DataTree) -> i64 {
 fn a_create_of_a_root_child_behind_a_pending_set_data_on_the_root() {
     // Java's prep keeps `/` (setData) and `""` (the parent of /a) as two records; the digest
     // must see both changes on the one root node.
-    let mut run = Run::new();
     let steps = [
         Step::Write {
             session: 0,
@@ -449,17 +453,13 @@ fn a_create_of_a_root_child_behind_a_pending_set_data_on_the_root() {
         },
         Step::Write { session: 0, write: Write::SetData { path: 0, data: None, version: -1 } },
     ];
-    for step in &steps {
-        run.step(step).unwrap();
-    }
-    run.finish().unwrap();
+    replay(&steps).unwrap();
 }
 
 #[test]
 fn a_create_whose_opcode_and_flags_disagree() {
     // Opcode createContainer with ephemeral flags: prep's record says ephemeral, the tree makes a
     // container; then the session closes.
-    let mut run = Run::new();
     let steps = [
         Step::Write {
             session: 0,
@@ -471,8 +471,5 @@ fn a_create_whose_opcode_and_flags_disagree() {
         },
         Step::CloseSession { session: 0 },
     ];
-    for step in &steps {
-        run.step(step).unwrap();
-    }
-    run.finish().unwrap();
+    replay(&steps).unwrap();
 }

@@ -185,7 +185,7 @@ impl Core {
             return;
         }
         let mut ready = match q.queue.back_mut() {
-            Some(back) if ready.persist.is_empty() => match back.waiting.absorb(ready) {
+            Some(back) => match back.waiting.absorb(ready) {
                 Ok(()) => return self.run_done_readies(),
                 Err(ready) => ready,
             },

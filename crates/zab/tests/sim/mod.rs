@@ -456,7 +456,7 @@ impl Simulation {
         let server = self.servers.get_mut(&sid).unwrap();
         // As the server's driver does: a batch with nothing to persist joins the waiting one.
         let ready = match server.pending.last_mut() {
-            Some(back) if ready.persist.is_empty() => match back.absorb(ready) {
+            Some(back) => match back.absorb(ready) {
                 Ok(()) => {
                     self.bump("batches joined");
                     return self.reschedule_tick(sid);
