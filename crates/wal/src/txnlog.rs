@@ -24,7 +24,8 @@ use jute::persistence::{FileHeader, TXN_LOG_MAGIC};
 use jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use jute::{Field, Reader, Record};
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The txn log format version Java writes.
@@ -239,8 +240,8 @@ impl TxnLogWriter {
             log.file.set_len(padded).map_err(WalError::io("preallocating", &log.path))?;
             log.padded = padded;
         }
-        log.file.seek(SeekFrom::Start(log.written)).map_err(WalError::io("seeking", &log.path))?;
-        log.file.write_all(&self.buffer).map_err(WalError::io("writing", &log.path))?;
+        // Positioned write: one syscall, where a seek and a write were two per group commit.
+        log.file.write_all_at(&self.buffer, log.written).map_err(WalError::io("writing", &log.path))?;
         log.written = end;
         self.buffer.clear();
         Ok(())
