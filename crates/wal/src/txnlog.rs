@@ -24,8 +24,8 @@ use jute::persistence::{FileHeader, TXN_LOG_MAGIC};
 use jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use jute::{Field, Reader, Record};
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
 use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// The txn log format version Java writes.

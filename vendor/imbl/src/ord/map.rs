@@ -101,6 +101,19 @@ impl<K, V, P: SharedPointerKind> GenericOrdMap<K, V, P> {
         }
     }
 
+    /// ferrokeeper patch: the map of `sorted`, whose keys must be strictly ascending, built
+    /// bottom-up with full nodes and without comparing keys.
+    ///
+    /// Time: O(n)
+    #[must_use]
+    pub fn from_sorted_unique(sorted: Vec<(K, V)>) -> Self
+    where
+        K: Clone,
+    {
+        let size = sorted.len();
+        GenericOrdMap { size, root: Node::from_sorted(sorted) }
+    }
+
     /// Construct a map with a single mapping.
     ///
     /// # Examples
@@ -2361,6 +2374,39 @@ mod test {
     assert_not_impl_any!(OrdMap<*const i32, i32>: Send, Sync);
     assert_covariant!(OrdMap<T, i32> in T);
     assert_covariant!(OrdMap<i32, T> in T);
+
+    // ferrokeeper patch: the bottom-up builder.
+    #[test]
+    fn from_sorted_unique_builds_a_sane_tree_that_stays_usable() {
+        use crate::nodes::btree::NODE_SIZE;
+        let node = NODE_SIZE;
+        let branch = NODE_SIZE + 1;
+        let sizes = [
+            0, 1, 2, node / 3, node - 1, node, node + 1, node + node / 3 - 1, 2 * node,
+            node * branch - 1, node * branch, node * branch + 1, node * branch + 5,
+            node * branch * 2 + node / 3 + 1, node * branch * branch + 7,
+        ];
+        for &count in &sizes {
+            let entries: Vec<(usize, usize)> = (0..count).map(|i| (i * 2, i)).collect();
+            let mut map = OrdMap::from_sorted_unique(entries.clone());
+            map.check_sane();
+            assert_eq!(map.len(), count);
+            assert!(map.iter().map(|(k, v)| (*k, *v)).eq(entries.iter().copied()));
+            let mut model: BTreeMap<usize, usize> = entries.into_iter().collect();
+            let frozen = map.clone();
+            for i in 0..(count.min(3000)) {
+                let key = (i * 7919) % (2 * count + 1);
+                if i % 3 == 0 {
+                    assert_eq!(map.remove(&key), model.remove(&key));
+                } else {
+                    assert_eq!(map.insert(key, i), model.insert(key, i));
+                }
+            }
+            assert!(map.iter().map(|(k, v)| (*k, *v)).eq(model.iter().map(|(k, v)| (*k, *v))));
+            assert_eq!(frozen.len(), count);
+            assert!(frozen.iter().enumerate().all(|(i, (k, v))| *k == i * 2 && *v == i));
+        }
+    }
 
     #[test]
     fn iterates_in_order() {
