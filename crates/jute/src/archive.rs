@@ -93,6 +93,15 @@ impl<'a> Reader<'a> {
         Ok(Some(length))
     }
 
+    /// A ustring borrowed from the input, null read as "" (as `String::read`): for readers of
+    /// millions of records (a snapshot's paths) that would otherwise allocate one each.
+    pub fn read_str(&mut self) -> Result<&'a str, JuteError> {
+        match self.read_length(1)? {
+            None => Ok(""),
+            Some(length) => std::str::from_utf8(self.take(length)?).map_err(|_| JuteError::InvalidUtf8),
+        }
+    }
+
     /// Fails unless the whole input was consumed.
     pub fn finish(&self) -> Result<(), JuteError> {
         match self.remaining() {

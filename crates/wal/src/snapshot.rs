@@ -243,7 +243,14 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     if name.ends_with(".gz") || name.ends_with(".snappy") {
         return Err(corrupt(path, 0, "compressed snapshots are not supported".into()));
     }
-    let bytes = std::fs::read(path).map_err(WalError::io("reading", path))?;
+    let file = std::fs::File::open(path).map_err(WalError::io("reading", path))?;
+    // SAFETY: a snapshot file is complete before it gets its name (written under a temporary
+    // name, fsynced, renamed) and is never written again; purging unlinks it, which leaves a
+    // mapping intact. Only an outside process truncating it while it loads could fault the read.
+    let mapping = unsafe { memmap2::Mmap::map(&file) }.map_err(WalError::io("reading", path))?;
+    // Read once, front to back: read ahead, and drop pages behind.
+    let _ = mapping.advise(memmap2::Advice::Sequential);
+    let bytes: &[u8] = &mapping;
     let started = Instant::now();
     let mut reader = Reader::new(&bytes);
     let at = |reader: &Reader<'_>| reader.position() as u64;
@@ -272,7 +279,7 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     let mut last_progress = Instant::now();
     loop {
         let node_at = at(&reader);
-        let node_path = String::read(&mut reader).map_err(|e| bad(&reader, e))?;
+        let node_path = reader.read_str().map_err(|e| bad(&reader, e))?;
         if node_path == "/" {
             break;
         }
@@ -282,15 +289,15 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
         };
         let acl_id = reader.read_i64().map_err(|e| bad(&reader, e))?;
         let stat = StatPersisted::read(&mut reader).map_err(|e| bad(&reader, e))?;
-        tree.insert_loaded_node(&node_path, data, acl_id, stat)
+        tree.insert_loaded_node(node_path, data, acl_id, stat)
             .map_err(|e| corrupt(path, node_at, e.to_string()))?;
         nodes += 1;
-        if last_progress.elapsed().as_secs() >= 5 {
+        if nodes % 4096 == 0 && last_progress.elapsed().as_secs() >= 5 {
             last_progress = Instant::now();
             tracing::info!("Reading snapshot {}: {} nodes so far", path.display(), nodes);
         }
     }
-    check_seal(path, &bytes, &mut reader)?;
+    check_seal(path, bytes, &mut reader)?;
     let mut digest = None;
     if reader.remaining() > 0 {
         let zxid = reader.read_i64().map_err(|e| bad(&reader, e))?;
@@ -299,7 +306,7 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
             return Err(corrupt(path, at(&reader), format!("digest version {version} is not supported")));
         }
         let value = reader.read_i64().map_err(|e| bad(&reader, e))?;
-        check_seal(path, &bytes, &mut reader)?;
+        check_seal(path, bytes, &mut reader)?;
         if zxid > 0 {
             digest = Some(ZxidDigest { zxid, version, digest: value });
         }
