@@ -209,6 +209,22 @@ fn lengths_beyond_the_input_are_truncation_errors() {
     assert_eq!(decode_field::<String>(&with_length(3, &[0xff, 0xfe, 0xfd])), Err(JuteError::InvalidUtf8));
 }
 
+/// The borrowed ustring reads what `String::read` reads and fails where it fails.
+#[test]
+fn borrowed_strings_read_like_owned_ones() {
+    let read_str = |bytes: &[u8]| Reader::new(bytes).read_str().map(str::to_owned);
+    for input in
+        [with_length(-1, b"x"), with_length(0, b""), with_length(3, b"abcd"), with_length(2, "é".as_bytes())]
+    {
+        assert_eq!(read_str(&input), String::read(&mut Reader::new(&input)));
+    }
+    assert_eq!(read_str(&with_length(-1, b"")), Ok(String::new()));
+    assert_eq!(read_str(&with_length(3, b"abc")), Ok("abc".to_owned()));
+    assert_eq!(read_str(&with_length(3, &[0xff, 0xfe, 0xfd])), Err(JuteError::InvalidUtf8));
+    assert!(matches!(read_str(&with_length(4, b"abc")), Err(JuteError::Truncated { .. })));
+    assert!(matches!(read_str(&with_length(-2, b"abc")), Err(JuteError::InvalidLength(-2))));
+}
+
 // ---- huge vector counts: rejected without allocating ----
 
 /// Decodes `prefix ‖ count ‖ filler` as a T and returns the error and the largest allocation.

@@ -98,7 +98,7 @@ fn check_quorum(stream: &Value, seen: &mut Seen) {
         let raw = &bytes[start..reader.position()];
         let want = &expected[index];
         assert_eq!(packet.zxid, hex_zxid(&want["zxid"]), "{} packet {index}", stream["stream"]);
-        let message = decode_quorum(&packet, direction).unwrap_or_else(|error| {
+        let message = decode_quorum(packet.clone(), direction).unwrap_or_else(|error| {
             panic!("{} packet {index} ({}): {error:?}", stream["stream"], want["type"])
         });
         assert_eq!(message.name(), want["type"].as_str().unwrap(), "{} packet {index}", stream["stream"]);
@@ -228,10 +228,10 @@ fn quorum_decoder_never_panics_on_truncated_or_foreign_packets() {
                 let data: Vec<u8> = (0..length as u8).collect();
                 let packet =
                     QuorumPacket { r#type: kind, zxid: 5, data: Some(data.into()), authinfo: Vec::new() };
-                let _ = decode_quorum(&packet, direction);
+                let _ = decode_quorum(packet, direction);
             }
             let packet = QuorumPacket { r#type: kind, zxid: -1, data: None, authinfo: Vec::new() };
-            let _ = decode_quorum(&packet, direction);
+            let _ = decode_quorum(packet, direction);
         }
     }
 }
@@ -269,4 +269,29 @@ fn only_the_connection_initiated_by_the_higher_sid_survives() {
     assert_eq!(keep_election_connection(3, 1, true), ConnectionDecision::Keep);
     assert_eq!(keep_election_connection(1, 3, true), ConnectionDecision::Close { dial_back: false });
     assert_eq!(keep_election_connection(2, 2, false), ConnectionDecision::Close { dial_back: false });
+}
+
+/// A forwarded request comes back from the wire as it went in: ids, header fields and body
+/// (decoding hands over the packet's auth ids and shares its bytes).
+#[test]
+fn a_forwarded_request_survives_the_wire() {
+    use jute::records::Id;
+    let sent = QuorumMessage::Request {
+        session_id: 0x1234_5678_9abc,
+        cxid: 42,
+        op_type: 5,
+        request: bytes::Bytes::from_static(b"\x00\x00\x00\x02/a\x00\x00\x00\x03abc\xff\xff\xff\xff"),
+        authinfo: vec![
+            Id { scheme: "ip".into(), id: "127.0.0.1".into() },
+            Id { scheme: "digest".into(), id: "u:hash".into() },
+        ],
+    };
+    let bytes = write_packet(&encode_quorum(&sent));
+    let (packet, used) = read_packet(&bytes, 1 << 20).expect("a whole packet").expect("complete");
+    assert_eq!(used, bytes.len());
+    assert_eq!(decode_quorum(packet, Direction::FromLearner).expect("decodes"), sent);
+    // The header fields are required: a body shorter than them is an error, not a panic.
+    let mut short = encode_quorum(&sent);
+    short.data = Some(bytes::Bytes::from_static(&[0, 0, 0, 1]));
+    assert!(decode_quorum(short, Direction::FromLearner).is_err());
 }

@@ -415,7 +415,7 @@ impl QuorumNet {
             tracing::warn!("First packet from a learner is type {}, not FOLLOWERINFO", packet.r#type);
             return;
         }
-        let Ok(message) = decode_quorum(&packet, Direction::FromLearner) else { return };
+        let Ok(message) = decode_quorum(packet, Direction::FromLearner) else { return };
         let sid = match &message {
             zab::QuorumMessage::FollowerInfo { sid, .. } | zab::QuorumMessage::ObserverInfo { sid, .. } => {
                 *sid
@@ -513,12 +513,13 @@ impl QuorumNet {
                     }
                 };
                 let Some((packet, used)) = parsed else { break };
-                let message = match decode_quorum(&packet, direction) {
+                let packet_type = packet.r#type;
+                let message = match decode_quorum(packet, direction) {
                     Ok(message) => message,
                     Err(error) => {
                         tracing::warn!(
                             "Undecodable quorum packet type {} from {}: {:?}",
-                            packet.r#type,
+                            packet_type,
                             peer,
                             error
                         );

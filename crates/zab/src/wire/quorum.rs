@@ -140,8 +140,10 @@ fn read_int_payload(packet: &QuorumPacket) -> Result<i32, WireError> {
 }
 
 /// The typed message for a packet read from a `direction` peer. Unknown and reconfig types are
-/// refused; a driver closes the connection on an error, as Java does.
-pub fn decode_quorum(packet: &QuorumPacket, direction: Direction) -> Result<QuorumMessage, WireError> {
+/// refused; a driver closes the connection on an error, as Java does. Takes the packet so that a
+/// forwarded request keeps its auth ids and shares its bytes instead of copying them.
+pub fn decode_quorum(mut packet: QuorumPacket, direction: Direction) -> Result<QuorumMessage, WireError> {
+    let packet = &mut packet;
     let zxid = Zxid(packet.zxid);
     let from_leader = direction == Direction::FromLeader;
     let message = match (packet.r#type, from_leader) {
@@ -198,12 +200,19 @@ pub fn decode_quorum(packet: &QuorumPacket, direction: Direction) -> Result<Quor
             QuorumMessage::PingReply { zxid, touches }
         }
         (t::REQUEST, false) => {
-            let mut reader = Reader::new(data(packet));
+            let body = packet.data.take().unwrap_or_default();
+            let mut reader = Reader::new(&body);
             let session_id = reader.read_i64()?;
             let cxid = reader.read_i32()?;
             let op_type = reader.read_i32()?;
-            let request = Bytes::copy_from_slice(reader.rest());
-            QuorumMessage::Request { session_id, cxid, op_type, request, authinfo: packet.authinfo.clone() }
+            let request = body.slice(reader.position()..);
+            QuorumMessage::Request {
+                session_id,
+                cxid,
+                op_type,
+                request,
+                authinfo: std::mem::take(&mut packet.authinfo),
+            }
         }
         (t::REVALIDATE, false) => {
             let mut reader = Reader::new(data(packet));
