@@ -403,7 +403,7 @@ impl PendingChanges {
         let node = tree.get_node(path)?;
         Some(NodeView {
             stat: &node.stat,
-            child_count: i32::try_from(node.children.len()).unwrap_or(i32::MAX),
+            child_count: node.num_children(),
             acl: tree.node_acl(node),
             data: node.data_bytes(),
         })

@@ -18,9 +18,16 @@ use jute::txn::{ErrorTxn, TxnBody, TxnHeader};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+mod children;
 pub mod digest;
 pub mod quota;
 pub mod snapshot;
+
+pub(crate) use children::descendants;
+pub use children::Children;
+
+/// Every znode by full path; see [`DataTree`].
+pub(crate) type NodeMap = imbl::OrdMap<CompactString, Arc<Node>>;
 
 /// `/zookeeper`, the built-in subtree.
 pub const ZOOKEEPER_PATH: &str = "/zookeeper";
@@ -96,7 +103,10 @@ pub struct DataTree {
     /// not a whole znode; a frozen snapshot shares the `Arc` and a change copies one node
     /// ([`Arc::make_mut`]). (imbl's `small-chunks` feature is no way out: it truncates the
     /// HAMT hash to 8 bits, and lookups degrade into string compares.)
-    pub(crate) nodes: imbl::OrdMap<CompactString, Arc<Node>>,
+    ///
+    /// Being ordered by path, the map also holds each node's children: the keys under
+    /// `path + "/"` ([`DataTree::children`]).
+    pub(crate) nodes: NodeMap,
     pub(crate) acl_cache: AclCache,
     /// Ephemeral paths per owning session. A session whose ephemerals were all deleted keeps an
     /// empty set until it closes, as in Java (the `dump` word lists it).
@@ -119,9 +129,9 @@ pub struct DataTree {
     pub(crate) quota_trie: quota::QuotaTrie,
     /// Java's tree digest ([`digest`]), kept in step with every change.
     pub(crate) digest: i64,
-    /// While a snapshot loads: a parent and the child names not yet added to it
-    /// ([`DataTree::insert_loaded_node`]); None otherwise.
-    pub(crate) loading_children: Option<(String, Vec<CompactString>)>,
+    /// While a snapshot loads: a parent and how many of its children were loaded but not yet
+    /// counted in its [`Node::child_count`] ([`DataTree::insert_loaded_node`]); None otherwise.
+    pub(crate) loading_parent: Option<(String, u32)>,
     /// While a snapshot loads and its paths have come in ascending order so far (our own
     /// snapshots list them so): the nodes loaded, to be built into `nodes` at the end with full
     /// leaves ([`crate::dense`]). Inserting them one by one in that order would leave every
@@ -163,14 +173,14 @@ impl DataTree {
             untracked_data_size: 0,
             quota_trie: Default::default(),
             digest: 0,
-            loading_children: None,
+            loading_parent: None,
             loading_sorted: None,
         };
         let builtin = || Node {
             data: Some(Data::from(&[][..])),
             acl_id: OPEN_ACL_UNSAFE_ID,
             stat: StatPersisted::default(),
-            children: Default::default(),
+            child_count: 0,
         };
         tree.nodes.insert("/".into(), Arc::new(builtin()));
         tree.nodes.insert(ZOOKEEPER_PATH.into(), Arc::new(builtin()));
@@ -179,10 +189,8 @@ impl DataTree {
         config.acl_id = tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]);
         config.stat.aversion = -1;
         tree.nodes.insert(CONFIG_PATH.into(), Arc::new(config));
-        tree.node_mut("/").children.insert("zookeeper");
-        let zookeeper = tree.node_mut(ZOOKEEPER_PATH);
-        zookeeper.children.insert("quota");
-        zookeeper.children.insert("config");
+        tree.node_mut("/").child_count = 1;
+        tree.node_mut(ZOOKEEPER_PATH).child_count = 2;
         tree.recount_data_size();
         tree.digest = tree.recomputed_digest();
         tree
@@ -191,6 +199,12 @@ impl DataTree {
     /// The node at `path` (`""` is the root, as in Java).
     pub fn get_node(&self, path: &str) -> Option<&Node> {
         self.nodes.get(key(path)).map(|node| &**node)
+    }
+
+    /// The names of the children of `path` (`""` is the root), in byte order; none if there is
+    /// no such node.
+    pub fn children(&self, path: &str) -> Children<'_> {
+        Children::of(&self.nodes, path)
     }
 
     pub(crate) fn lookup(&self, path: &str) -> Option<&Node> {
@@ -401,7 +415,7 @@ impl DataTree {
             return Err(err::NO_NODE);
         }
         let acl_id = self.acl_cache.add_usage(new.acl);
-        if self.node_mut(&parent_key).children.contains(child) {
+        if self.nodes.contains_key(path) {
             return Err(err::NODE_EXISTS);
         }
         self.change_node(&parent_key, |parent| {
@@ -415,7 +429,7 @@ impl DataTree {
                 parent.stat.cversion = parent_cversion;
                 parent.stat.pzxid = context.zxid;
             }
-            parent.children.insert(child);
+            parent.child_count += 1;
         });
         let node = Node {
             data: new.data.as_deref().map(Data::from),
@@ -431,7 +445,7 @@ impl DataTree {
                 ephemeral_owner: new.owner,
                 pzxid: context.zxid,
             },
-            children: Default::default(),
+            child_count: 0,
         };
         self.data_size += node_size(path, &node.data);
         let stat = node.client_stat();
@@ -453,8 +467,11 @@ impl DataTree {
     fn delete_node(&mut self, path: &str, zxid: i64, events: &mut Vec<WatchNotification>) -> Result<(), i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path).to_owned();
+        let exists = self.nodes.contains_key(path);
         self.change_node(&parent_key, |parent| {
-            parent.children.remove(child);
+            if exists {
+                parent.child_count -= 1;
+            }
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
             }
@@ -465,11 +482,11 @@ impl DataTree {
         let acl = self.acl_cache.get(node.acl_id).to_vec();
         let parent_acl = self.lookup(&parent_key).map(|parent| self.acl_cache.get(parent.acl_id).to_vec());
         self.forget_node(path, &node);
-        if !node.children.is_empty() {
+        if node.child_count > 0 {
             // Java's prep never deletes a node with children; a log replayed over a fuzzy
             // snapshot could. Java would leave the children reachable by path with no parent;
             // drop the whole subtree instead so every node keeps a parent.
-            self.drop_subtree(path, &node);
+            self.drop_subtree(path);
         }
         self.quota_after_delete(parent_path, child, path, data_length(&node.data));
         self.watches.trigger_deleted(path, &acl, events);
@@ -499,12 +516,13 @@ impl DataTree {
         }
     }
 
-    fn drop_subtree(&mut self, path: &str, node: &Node) {
-        for child in &node.children {
-            let child_path = join(path, child);
-            if let Some(child_node) = self.nodes.remove(child_path.as_str()) {
-                self.forget_node(&child_path, &child_node);
-                self.drop_subtree(&child_path, &child_node);
+    /// Removes every node below `path`.
+    fn drop_subtree(&mut self, path: &str) {
+        let below: Vec<CompactString> =
+            children::descendants(&self.nodes, path).map(|(below, _)| CompactString::from(below)).collect();
+        for below in below {
+            if let Some(node) = self.nodes.remove(below.as_str()) {
+                self.forget_node(&below, &node);
             }
         }
     }
@@ -677,7 +695,7 @@ impl DataTree {
             .filter(|path| {
                 self.nodes
                     .get(path.as_str())
-                    .is_some_and(|node| node.children.is_empty() && node.stat.cversion > 0)
+                    .is_some_and(|node| node.child_count == 0 && node.stat.cversion > 0)
             })
             .take(limit)
             .cloned()
@@ -694,7 +712,7 @@ impl DataTree {
                     let EphemeralKind::Ttl(ttl) = EphemeralKind::of(node.stat.ephemeral_owner) else {
                         return false;
                     };
-                    node.children.is_empty() && ttl != 0 && now_ms.wrapping_sub(node.stat.mtime) > ttl
+                    node.child_count == 0 && ttl != 0 && now_ms.wrapping_sub(node.stat.mtime) > ttl
                 })
             })
             .cloned()
@@ -702,7 +720,8 @@ impl DataTree {
     }
 
     /// Checks every structural invariant (for tests and debug assertions; O(nodes)): each
-    /// node but the root is listed by its parent and each listed child exists; the ephemeral,
+    /// node but the root has a parent, and each node's child count is the number of nodes that
+    /// name it as their parent; the ephemeral,
     /// container and TTL registries match the nodes' owners; every ACL id a node uses is cached
     /// with at least as many references as users (a replayed NodeExists leaks one, as in
     /// Java); the cached data size is right; the watch tables agree with themselves.
@@ -712,20 +731,17 @@ impl DataTree {
             return Err("the root is not persistent".into());
         }
         let mut acl_users: HashMap<i64, u64> = HashMap::new();
+        let mut child_counts: HashMap<&str, u32> = HashMap::new();
         for (path, node) in &self.nodes {
-            for child in &node.children {
-                if !self.nodes.contains_key(join(path, child).as_str()) {
-                    return Err(format!("{path} lists missing child {child}"));
-                }
-            }
             *acl_users.entry(node.acl_id).or_default() += 1;
             if path == "/" {
                 continue;
             }
-            let (parent, child) = parent_and_child(path).ok_or_else(|| format!("bad path {path}"))?;
-            if !self.get_node(parent).is_some_and(|parent| parent.children.contains(child)) {
-                return Err(format!("{path} is not a child of its parent"));
+            let (parent, _) = parent_and_child(path).ok_or_else(|| format!("bad path {path}"))?;
+            if self.get_node(parent).is_none() {
+                return Err(format!("{path} has no parent"));
             }
+            *child_counts.entry(key(parent)).or_default() += 1;
             let registered = match EphemeralKind::of(node.stat.ephemeral_owner) {
                 EphemeralKind::Persistent => true,
                 EphemeralKind::Container => self.containers.contains(path.as_str()),
@@ -736,6 +752,12 @@ impl DataTree {
             };
             if !registered {
                 return Err(format!("{path} is missing from its kind's registry"));
+            }
+        }
+        for (path, node) in &self.nodes {
+            let counted = child_counts.get(path.as_str()).copied().unwrap_or(0);
+            if node.child_count != counted {
+                return Err(format!("{path} counts {} children but has {counted}", node.child_count));
             }
         }
         for (owner, paths) in &self.ephemerals {
@@ -795,7 +817,7 @@ impl DataTree {
     /// Every node, parent before children, children in name order. The root comes first with
     /// the **empty path**, exactly as a snapshot stores it; every other path is as usual.
     pub fn nodes_depth_first(&self) -> DepthFirst<'_> {
-        DepthFirst { tree: self, stack: vec![String::new()] }
+        DepthFirst::new(&self.nodes)
     }
 
     /// Starts loading a snapshot into this tree (Java's DataTree.deserialize): forgets every
@@ -811,7 +833,7 @@ impl DataTree {
         self.quota_trie.clear();
         self.data_size = 0;
         self.digest = 0;
-        self.loading_children = None;
+        self.loading_parent = None;
         self.loading_sorted = Some(Vec::new());
     }
 
@@ -831,14 +853,13 @@ impl DataTree {
     ) -> Result<(), LoadError> {
         let path = key(path);
         if path != "/" {
-            let (parent_path, child) =
+            let (parent_path, _) =
                 parent_and_child(path).ok_or_else(|| LoadError::InvalidPath(path.to_owned()))?;
-            self.add_loaded_child(parent_path, child)
-                .map_err(|()| LoadError::MissingParent(path.to_owned()))?;
+            self.start_loaded_child(parent_path).map_err(|()| LoadError::MissingParent(path.to_owned()))?;
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;
-        let node = Node { data: data.map(Data::from), acl_id, stat, children: Default::default() };
+        let node = Node { data: data.map(Data::from), acl_id, stat, child_count: 0 };
         self.digest_add(path, &node);
         if let Some(sorted) = self.loading_sorted.as_mut() {
             let ascending = match sorted.last() {
@@ -847,49 +868,60 @@ impl DataTree {
             };
             if ascending {
                 sorted.push((CompactString::from(path), Arc::new(node)));
-                if path != "/" {
-                    self.register_kind(path, owner);
-                }
+                self.count_loaded_child(path, owner);
                 return Ok(());
             }
             self.stop_sorted_load();
         }
         // One descent of the map per node: a path a snapshot lists twice is rare enough to be
-        // fixed up after the insert (the later copy wins, keeping the children seen so far).
-        if let Some(old) = self.nodes.insert(CompactString::from(path), Arc::new(node)) {
-            self.digest_remove(path, &old);
-            if !old.children.is_empty() {
-                self.node_mut(path).children = old.children.clone();
+        // fixed up after the insert (the later copy wins, keeping the children counted so far;
+        // the parent counts it once).
+        match self.nodes.insert(CompactString::from(path), Arc::new(node)) {
+            Some(old) => {
+                self.digest_remove(path, &old);
+                if old.child_count > 0 {
+                    self.node_mut(path).child_count = old.child_count;
+                }
+                if path != "/" {
+                    self.register_kind(path, owner);
+                }
             }
-        }
-        if path != "/" {
-            self.register_kind(path, owner);
+            None => self.count_loaded_child(path, owner),
         }
         Ok(())
     }
 
-    /// Records `child` under `parent_path`, which must be loaded. A snapshot lists siblings
-    /// next to each other, so names are gathered per parent and added in one go by
+    /// Before loading a child of `parent_path`, which must be loaded. A snapshot lists siblings
+    /// next to each other, so children are counted per parent and added to it in one go by
     /// [`DataTree::flush_loaded_children`] instead of looking the parent up for every node.
-    fn add_loaded_child(&mut self, parent_path: &str, child: &str) -> Result<(), ()> {
+    fn start_loaded_child(&mut self, parent_path: &str) -> Result<(), ()> {
         let parent_path = key(parent_path);
-        let same_parent = self.loading_children.as_ref().is_some_and(|(pending, _)| pending == parent_path);
+        let same_parent = self.loading_parent.as_ref().is_some_and(|(pending, _)| pending == parent_path);
         if !same_parent {
             self.flush_loaded_children();
             if !self.loaded_contains(parent_path) {
                 return Err(());
             }
-            self.loading_children = Some((parent_path.to_owned(), Vec::new()));
-        }
-        if let Some((_, names)) = self.loading_children.as_mut() {
-            names.push(CompactString::from(child));
+            self.loading_parent = Some((parent_path.to_owned(), 0));
         }
         Ok(())
     }
 
-    /// Adds the gathered child names to their parent (see [`DataTree::add_loaded_child`]).
+    /// A node new to the load: counted for its parent (set by [`DataTree::start_loaded_child`])
+    /// and registered by kind.
+    fn count_loaded_child(&mut self, path: &str, owner: i64) {
+        if path == "/" {
+            return;
+        }
+        if let Some((_, count)) = self.loading_parent.as_mut() {
+            *count += 1;
+        }
+        self.register_kind(path, owner);
+    }
+
+    /// Adds the children counted so far to their parent (see [`DataTree::start_loaded_child`]).
     fn flush_loaded_children(&mut self) {
-        let Some((parent_path, names)) = self.loading_children.take() else { return };
+        let Some((parent_path, count)) = self.loading_parent.take() else { return };
         // The parent was checked when its first child came and a load never removes nodes.
         let parent = match self.loading_sorted.as_mut() {
             Some(sorted) => match sorted.binary_search_by(|(path, _)| path.as_str().cmp(&parent_path)) {
@@ -899,7 +931,7 @@ impl DataTree {
             None => self.lookup_mut(&parent_path),
         };
         if let Some(parent) = parent {
-            parent.children.extend(names);
+            parent.child_count += count;
         }
     }
 
@@ -949,11 +981,18 @@ struct NewNode<'a> {
     parent_cversion: i32,
 }
 
-/// Iterator of [`DataTree::nodes_depth_first`].
+/// Every node of a node map, parent before children, children in name order; the root first,
+/// with the empty path ([`DataTree::nodes_depth_first`], [`snapshot::SnapshotView::nodes_depth_first`]).
 #[derive(Debug)]
 pub struct DepthFirst<'a> {
-    tree: &'a DataTree,
+    nodes: &'a NodeMap,
     stack: Vec<String>,
+}
+
+impl<'a> DepthFirst<'a> {
+    fn new(nodes: &'a NodeMap) -> DepthFirst<'a> {
+        DepthFirst { nodes, stack: vec![String::new()] }
+    }
 }
 
 impl<'a> Iterator for DepthFirst<'a> {
@@ -962,10 +1001,11 @@ impl<'a> Iterator for DepthFirst<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let path = self.stack.pop()?;
-            let Some(node) = self.tree.get_node(&path) else { continue };
-            let mut children: Vec<&str> = node.children.iter().collect();
-            children.sort_unstable_by(|a, b| b.cmp(a));
-            self.stack.extend(children.into_iter().map(|child| format!("{path}/{child}")));
+            let Some(node) = self.nodes.get(key(&path)) else { continue };
+            let first_child = self.stack.len();
+            self.stack.extend(Children::of(self.nodes, &path).map(|child| join(key(&path), child)));
+            // Popped from the end: the first name must be on top.
+            self.stack[first_child..].reverse();
             return Some((path, node));
         }
     }

@@ -154,7 +154,7 @@ impl TxnStep<'_> {
         Some(DigestNode {
             stat: node.stat.clone(),
             data: node.data_bytes(),
-            child_count: node.children.len(),
+            child_count: node.child_count as usize,
             digest: node_digest(path, node.data.as_deref(), &node.stat),
         })
     }

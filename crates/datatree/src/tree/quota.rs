@@ -235,14 +235,13 @@ impl DataTree {
     /// Java's updateQuotaForPath: counts the nodes and data bytes of the subtree at `path` and
     /// writes them (only) to its stats node.
     fn recount_quota(&mut self, path: &str) {
+        // A missing node counts nothing, and its stats node is still rewritten (Java's getCounts).
+        let top = self.nodes.get(key(path)).map(|node| &**node);
+        let below = super::descendants(&self.nodes, path).map(|(_, node)| node);
         let (mut count, mut bytes) = (0i64, 0i64);
-        let mut stack = vec![key(path).to_owned()];
-        while let Some(current) = stack.pop() {
-            let Some(node) = self.nodes.get(current.as_str()) else { continue };
+        for node in top.into_iter().chain(below) {
             count += 1;
             bytes += node.data.as_ref().map_or(0, |d| d.len() as i64);
-            let prefix = if current == "/" { "" } else { current.as_str() };
-            stack.extend(node.children.iter().map(|child| format!("{prefix}/{child}")));
         }
         let mut stats = StatsTrack::default();
         stats.set("bytes", bytes);
@@ -264,21 +263,11 @@ impl DataTree {
     /// /zookeeper/quota marks its path and recounts its stats node.
     pub(super) fn setup_quotas(&mut self) {
         self.quota_trie.clear();
-        let mut limits = Vec::new();
-        let mut stack = vec![QUOTA_PATH.to_owned()];
-        while let Some(path) = stack.pop() {
-            let Some(node) = self.nodes.get(path.as_str()) else { continue };
-            if node.children.is_empty() {
-                let suffix = format!("/{LIMIT_NODE}");
-                if path.ends_with(&suffix) {
-                    if let Some(end) = path.find(&suffix) {
-                        limits.push(path[QUOTA_PATH.len()..end].to_owned());
-                    }
-                }
-                continue;
-            }
-            stack.extend(node.children.iter().map(|child| format!("{path}/{child}")));
-        }
+        let suffix = format!("/{LIMIT_NODE}");
+        let limits: Vec<String> = super::descendants(&self.nodes, QUOTA_PATH)
+            .filter(|(path, node)| node.child_count == 0 && path.ends_with(&suffix))
+            .filter_map(|(path, _)| path.find(&suffix).map(|end| path[QUOTA_PATH.len()..end].to_owned()))
+            .collect();
         for quota_path in limits {
             self.recount_quota(&quota_path);
             if !quota_path.is_empty() {
