@@ -2,38 +2,89 @@
 
 use bytes::{BufMut, Bytes};
 use jute::records::{Stat, StatPersisted};
+use triomphe::ThinArc;
 
-/// A znode's data as the tree keeps it: one allocation (count, length, bytes), 8 bytes in the
-/// node. A `Bytes` cost 32 bytes in the node and, once cloned (the txn that carried the data
-/// shares it), a separate 32-byte header for the life of the node. Replies still share the
-/// bytes without copying ([`Node::data_bytes`]).
-pub use crate::data::Data;
-
-/// A znode as the tree stores it. The stat is the persisted one: `cversion` counts child creates
-/// only (clients see `2 * cversion - numChildren`), data length and child count are computed.
+/// A znode as the tree stores it: its [`NodeHead`] and its data in one shared allocation
+/// (reference count, head, data length, bytes) behind an 8-byte handle. With the node and its
+/// data allocated apart, a 100-byte znode took a 112-byte chunk for the node and a 128-byte one
+/// for the data; together they take one of 208. Cloning shares; a change to a shared node
+/// copies it ([`Node::update`]), so a frozen snapshot keeps the node as it was. Replies share
+/// the bytes without copying ([`Node::data_bytes`]).
 ///
-/// The children themselves are not stored here: the tree's map is ordered by full path, so a
-/// node's children are the keys under `path + "/"` ([`crate::tree::Children`]). Only their
-/// number is kept, for the stat and the delete-non-empty check.
+/// The children are not stored here: the tree's map is ordered by full path, so a node's
+/// children are the keys under `path + "/"` ([`crate::tree::Children`]); the head counts them.
+#[derive(Clone)]
+pub struct Node(ThinArc<NodeHead, u8>);
+
+/// A znode's fields but its data. The stat is the persisted one: `cversion` counts child
+/// creates only (clients see `2 * cversion - numChildren`), data length and child count are
+/// computed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Node {
-    pub data: Option<Data>,
+pub struct NodeHead {
     /// Key into the tree's [`crate::acl_cache::AclCache`]; -1 is OPEN_ACL_UNSAFE.
     pub acl_id: i64,
     pub stat: StatPersisted,
     /// How many children the node has (Java's `children.size()`).
     pub child_count: u32,
+    /// False for null data (jute's length -1), which is not the same as empty data.
+    has_data: bool,
+}
+
+impl std::ops::Deref for Node {
+    type Target = NodeHead;
+
+    fn deref(&self) -> &NodeHead {
+        &self.0.header.header
+    }
 }
 
 impl Node {
-    /// The data as a reply carries it: the node's bytes, shared, not copied.
+    /// A childless node.
+    pub fn new(data: Option<&[u8]>, acl_id: i64, stat: StatPersisted) -> Node {
+        Node::from_parts(NodeHead { acl_id, stat, child_count: 0, has_data: false }, data)
+    }
+
+    fn from_parts(mut head: NodeHead, data: Option<&[u8]>) -> Node {
+        head.has_data = data.is_some();
+        Node(ThinArc::from_header_and_slice(head, data.unwrap_or_default()))
+    }
+
+    /// The data; None when null.
+    pub fn data(&self) -> Option<&[u8]> {
+        self.has_data.then_some(&self.0.slice)
+    }
+
+    /// This node with `data` in place of its own (a new allocation: the length is fixed).
+    pub(crate) fn with_data(&self, data: Option<&[u8]>) -> Node {
+        Node::from_parts((**self).clone(), data)
+    }
+
+    /// Changes the head in place, after copying the node if it is shared (a snapshot view or a
+    /// reply holds it).
+    pub(crate) fn update<R>(&mut self, change: impl FnOnce(&mut NodeHead) -> R) -> R {
+        if !self.0.with_arc(|arc| arc.is_unique()) {
+            *self = self.with_data(self.data());
+        }
+        self.0.with_arc_mut(|arc| match triomphe::Arc::get_mut(arc) {
+            Some(unique) => change(unique.header_mut()),
+            None => unreachable!("a node just copied is shared"),
+        })
+    }
+
+    /// The data as a reply carries it: the node's bytes, shared, not copied (the reply holds the
+    /// node's one allocation until it is written).
     pub fn data_bytes(&self) -> Option<Bytes> {
-        self.data.as_ref().map(|data| Bytes::from_owner(data.clone()))
+        self.has_data.then(|| Bytes::from_owner(NodeData(self.clone())))
+    }
+
+    /// The data's length; 0 when null.
+    pub fn data_len(&self) -> usize {
+        self.0.slice.len()
     }
 
     /// The data as jute writes a znode's buffer (null as length -1), as a snapshot stores it.
     pub fn write_data(&self, out: &mut Vec<u8>) {
-        match &self.data {
+        match self.data() {
             None => out.put_i32(-1),
             Some(data) => {
                 // Data comes from frames bounded by jute.maxbuffer; i32::MAX is never reached.
@@ -62,10 +113,33 @@ impl Node {
             cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
             aversion: s.aversion,
             ephemeral_owner: crate::node::visible_ephemeral_owner(s.ephemeral_owner),
-            data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
+            data_length: i32::try_from(self.data_len()).unwrap_or(i32::MAX),
             num_children,
             pzxid: s.pzxid,
         }
+    }
+}
+
+impl PartialEq for Node {
+    fn eq(&self, other: &Node) -> bool {
+        **self == **other && self.data() == other.data()
+    }
+}
+
+impl Eq for Node {}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("head", &**self).field("data", &self.data()).finish()
+    }
+}
+
+/// A node's data as a `Bytes` owner: holds the node, lends its bytes.
+struct NodeData(Node);
+
+impl AsRef<[u8]> for NodeData {
+    fn as_ref(&self) -> &[u8] {
+        &self.0 .0.slice
     }
 }
 
@@ -122,8 +196,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_node_is_no_bigger_than_with_a_child_set_pointer() {
-        // 88 bytes when it held an 8-byte pointer to its child set; the count must not grow it.
-        assert!(std::mem::size_of::<Node>() <= 88, "{}", std::mem::size_of::<Node>());
+    fn a_node_is_one_thin_allocation() {
+        assert_eq!(std::mem::size_of::<Node>(), 8);
+        // Reference count, head, length: 96 bytes before the data.
+        assert!(std::mem::size_of::<NodeHead>() <= 80, "{}", std::mem::size_of::<NodeHead>());
+    }
+
+    #[test]
+    fn null_and_empty_data_differ_and_bytes_outlive_the_node() {
+        let stat = StatPersisted { czxid: 7, ..StatPersisted::default() };
+        let null = Node::new(None, -1, stat.clone());
+        let empty = Node::new(Some(&[]), -1, stat.clone());
+        assert_eq!((null.data(), null.data_bytes()), (None, None));
+        assert_eq!(empty.data(), Some(&[][..]));
+        assert_ne!(null, empty);
+        let node = Node::new(Some(b"abc"), 3, stat);
+        let bytes = node.data_bytes().unwrap();
+        drop(node);
+        assert_eq!(&bytes[..], b"abc");
+    }
+
+    #[test]
+    fn updating_a_shared_node_leaves_the_other_copy_as_it_was() {
+        let mut node = Node::new(Some(b"value"), -1, StatPersisted::default());
+        let frozen = node.clone();
+        node.update(|head| head.child_count = 2);
+        node.update(|head| head.stat.cversion = 5);
+        assert_eq!((node.child_count, node.stat.cversion, node.data()), (2, 5, Some(&b"value"[..])));
+        assert_eq!((frozen.child_count, frozen.stat.cversion), (0, 0));
+        let replaced = node.with_data(None);
+        assert_eq!((replaced.data(), replaced.child_count), (None, 2));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let copy = frozen.clone();
+                std::thread::spawn(move || assert_eq!(copy.data(), Some(&b"value"[..])))
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
     }
 }

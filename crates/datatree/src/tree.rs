@@ -7,7 +7,7 @@
 //! must end in the same tree Java ends in.
 
 use crate::acl_cache::{AclCache, OPEN_ACL_UNSAFE_ID};
-use crate::node::{Data, EphemeralKind, Node, CONTAINER_EPHEMERAL_OWNER};
+use crate::node::{EphemeralKind, Node, NodeHead, CONTAINER_EPHEMERAL_OWNER};
 use crate::watch::{WatchManager, WatchNotification};
 use bytes::Bytes;
 use compact_str::CompactString;
@@ -16,7 +16,6 @@ use jute::records::{Acl, Stat, StatPersisted};
 use jute::request::OpResult;
 use jute::txn::{ErrorTxn, TxnBody, TxnHeader};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
 mod children;
 pub mod digest;
@@ -27,7 +26,7 @@ pub(crate) use children::descendants;
 pub use children::Children;
 
 /// Every znode by full path; see [`DataTree`].
-pub(crate) type NodeMap = imbl::OrdMap<CompactString, Arc<Node>>;
+pub(crate) type NodeMap = imbl::OrdMap<CompactString, Node>;
 
 /// `/zookeeper`, the built-in subtree.
 pub const ZOOKEEPER_PATH: &str = "/zookeeper";
@@ -99,9 +98,9 @@ pub struct DataTree {
     ///
     /// A B-tree (leaves of up to 64 entries, at least half full) rather than imbl's HashMap,
     /// whose trie nodes keep 32 inline slots however few are used: at 100k znodes that cost
-    /// ~300 B per znode more. Each node sits behind an `Arc` so a slot is a path and a pointer,
-    /// not a whole znode; a frozen snapshot shares the `Arc` and a change copies one node
-    /// ([`Arc::make_mut`]). (imbl's `small-chunks` feature is no way out: it truncates the
+    /// ~300 B per znode more. Each node is one shared allocation behind an 8-byte handle
+    /// ([`Node`]), so a slot is a path and a pointer, not a whole znode; a frozen snapshot
+    /// shares the node and a change copies one node ([`Node::update`]). (imbl's `small-chunks` feature is no way out: it truncates the
     /// HAMT hash to 8 bits, and lookups degrade into string compares.)
     ///
     /// Being ordered by path, the map also holds each node's children: the keys under
@@ -137,7 +136,7 @@ pub struct DataTree {
     /// leaves ([`crate::dense`]). Inserting them one by one in that order would leave every
     /// leaf half full. None otherwise, and from the first path out of order on (a Java
     /// snapshot lists children in hash order): the nodes then go into `nodes` directly.
-    pub(crate) loading_sorted: Option<Vec<(CompactString, Arc<Node>)>>,
+    pub(crate) loading_sorted: Option<Vec<(CompactString, Node)>>,
 }
 
 /// Who and when, from the txn header.
@@ -176,21 +175,15 @@ impl DataTree {
             loading_parent: None,
             loading_sorted: None,
         };
-        let builtin = || Node {
-            data: Some(Data::from(&[][..])),
-            acl_id: OPEN_ACL_UNSAFE_ID,
-            stat: StatPersisted::default(),
-            child_count: 0,
-        };
-        tree.nodes.insert("/".into(), Arc::new(builtin()));
-        tree.nodes.insert(ZOOKEEPER_PATH.into(), Arc::new(builtin()));
-        tree.nodes.insert(QUOTA_PATH.into(), Arc::new(builtin()));
-        let mut config = builtin();
-        config.acl_id = tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]);
-        config.stat.aversion = -1;
-        tree.nodes.insert(CONFIG_PATH.into(), Arc::new(config));
-        tree.node_mut("/").child_count = 1;
-        tree.node_mut(ZOOKEEPER_PATH).child_count = 2;
+        let builtin = |acl_id| Node::new(Some(&[]), acl_id, StatPersisted::default());
+        tree.nodes.insert("/".into(), builtin(OPEN_ACL_UNSAFE_ID));
+        tree.nodes.insert(ZOOKEEPER_PATH.into(), builtin(OPEN_ACL_UNSAFE_ID));
+        tree.nodes.insert(QUOTA_PATH.into(), builtin(OPEN_ACL_UNSAFE_ID));
+        let mut config = builtin(tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]));
+        config.update(|head| head.stat.aversion = -1);
+        tree.nodes.insert(CONFIG_PATH.into(), config);
+        tree.update_node("/", |root| root.child_count = 1);
+        tree.update_node(ZOOKEEPER_PATH, |zookeeper| zookeeper.child_count = 2);
         tree.recount_data_size();
         tree.digest = tree.recomputed_digest();
         tree
@@ -198,7 +191,7 @@ impl DataTree {
 
     /// The node at `path` (`""` is the root, as in Java).
     pub fn get_node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(key(path)).map(|node| &**node)
+        self.nodes.get(key(path))
     }
 
     /// The names of the children of `path` (`""` is the root), in byte order; none if there is
@@ -211,16 +204,10 @@ impl DataTree {
         self.get_node(path)
     }
 
-    fn lookup_mut(&mut self, path: &str) -> Option<&mut Node> {
-        self.nodes.get_mut(key(path)).map(Arc::make_mut)
-    }
-
-    /// A node known to exist.
-    fn node_mut(&mut self, path: &str) -> &mut Node {
-        match self.nodes.get_mut(path) {
-            Some(node) => Arc::make_mut(node),
-            None => panic!("node {path} vanished"),
-        }
+    /// Runs `change` on the head of the node at `path` (if any). Only for what the digest does
+    /// not cover (the child count); [`DataTree::change_node`] keeps the digest in step.
+    fn update_node<R>(&mut self, path: &str, change: impl FnOnce(&mut NodeHead) -> R) -> Option<R> {
+        self.nodes.get_mut(key(path)).map(|node| node.update(change))
     }
 
     /// The ACL list of a node.
@@ -431,10 +418,10 @@ impl DataTree {
             }
             parent.child_count += 1;
         });
-        let node = Node {
-            data: new.data.as_deref().map(Data::from),
+        let node = Node::new(
+            new.data.as_deref(),
             acl_id,
-            stat: StatPersisted {
+            StatPersisted {
                 czxid: context.zxid,
                 mzxid: context.zxid,
                 ctime: context.time,
@@ -445,13 +432,12 @@ impl DataTree {
                 ephemeral_owner: new.owner,
                 pzxid: context.zxid,
             },
-            child_count: 0,
-        };
-        self.data_size += node_size(path, &node.data);
+        );
+        self.data_size += node_size(path, node.data());
         let stat = node.client_stat();
-        let data_len = data_length(&node.data);
+        let data_len = data_length(node.data());
         self.digest_add(path, &node);
-        self.nodes.insert(CompactString::from(path), Arc::new(node));
+        self.nodes.insert(CompactString::from(path), node);
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
         let parent_acl_id = self.lookup(&parent_key).map_or(OPEN_ACL_UNSAFE_ID, |parent| parent.acl_id);
@@ -488,7 +474,7 @@ impl DataTree {
             // drop the whole subtree instead so every node keeps a parent.
             self.drop_subtree(path);
         }
-        self.quota_after_delete(parent_path, child, path, data_length(&node.data));
+        self.quota_after_delete(parent_path, child, path, data_length(node.data()));
         self.watches.trigger_deleted(path, &acl, events);
         let parent_acl = parent_acl.unwrap_or_default();
         self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, &parent_acl, events);
@@ -499,7 +485,7 @@ impl DataTree {
     fn forget_node(&mut self, path: &str, node: &Node) {
         self.digest_remove(path, node);
         self.acl_cache.remove_usage(node.acl_id);
-        self.data_size -= node_size(path, &node.data);
+        self.data_size -= node_size(path, node.data());
         match EphemeralKind::of(node.stat.ephemeral_owner) {
             EphemeralKind::Container => {
                 self.containers.remove(path);
@@ -551,16 +537,15 @@ impl DataTree {
         context: TxnContext,
         events: &mut Vec<WatchNotification>,
     ) -> Result<Stat, i32> {
-        let (old_data, stat) = self
-            .change_node(path, |node| {
-                let old_data = std::mem::replace(&mut node.data, data.as_deref().map(Data::from));
-                node.stat.mtime = context.time;
-                node.stat.mzxid = context.zxid;
-                node.stat.version = version;
-                (old_data, node.client_stat())
+        let (old, new) = self
+            .change_data(path, data.as_deref(), |head| {
+                head.stat.mtime = context.time;
+                head.stat.mzxid = context.zxid;
+                head.stat.version = version;
             })
             .ok_or(err::NO_NODE)?;
-        let bytes_diff = i64::from(stat.data_length) - data_length(&old_data);
+        let stat = new.client_stat();
+        let bytes_diff = data_length(new.data()) - data_length(old.data());
         self.data_size += bytes_diff;
         self.quota_after_set_data(path, bytes_diff);
         let acl = self.lookup(path).map(|node| self.acl_cache.get(node.acl_id)).unwrap_or_default();
@@ -577,9 +562,9 @@ impl DataTree {
         self.change_node(path, |node| {
             node.stat.aversion = version;
             node.acl_id = acl_id;
-            node.client_stat()
         })
-        .ok_or(err::NO_NODE)
+        .ok_or(err::NO_NODE)?;
+        self.lookup(path).map(Node::client_stat).ok_or(err::NO_NODE)
     }
 
     /// Java's setCversionPzxid (the NodeExists fix-up on replay).
@@ -638,8 +623,8 @@ impl DataTree {
     /// after loading a snapshot.
     fn recount_data_size(&mut self) {
         self.untracked_data_size = 0;
-        self.root_alias_size = self.nodes.get("/").map_or(0, |root| node_size("", &root.data));
-        self.data_size = self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>()
+        self.root_alias_size = self.nodes.get("/").map_or(0, |root| node_size("", root.data()));
+        self.data_size = self.nodes.iter().map(|(path, node)| node_size(path, node.data())).sum::<i64>()
             + self.root_alias_size;
     }
 
@@ -807,7 +792,7 @@ impl DataTree {
     /// it was at the last full recount (Java's `""` alias entry; later changes to the root's
     /// data move the cached size once, not twice).
     fn expected_incremental_data_size(&self) -> i64 {
-        self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>() + self.root_alias_size
+        self.nodes.iter().map(|(path, node)| node_size(path, node.data())).sum::<i64>() + self.root_alias_size
             - self.untracked_data_size
     }
 
@@ -859,7 +844,7 @@ impl DataTree {
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;
-        let node = Node { data: data.map(Data::from), acl_id, stat, child_count: 0 };
+        let node = Node::new(data, acl_id, stat);
         self.digest_add(path, &node);
         if let Some(sorted) = self.loading_sorted.as_mut() {
             let ascending = match sorted.last() {
@@ -867,7 +852,7 @@ impl DataTree {
                 None => true,
             };
             if ascending {
-                sorted.push((CompactString::from(path), Arc::new(node)));
+                sorted.push((CompactString::from(path), node));
                 self.count_loaded_child(path, owner);
                 return Ok(());
             }
@@ -876,11 +861,11 @@ impl DataTree {
         // One descent of the map per node: a path a snapshot lists twice is rare enough to be
         // fixed up after the insert (the later copy wins, keeping the children counted so far;
         // the parent counts it once).
-        match self.nodes.insert(CompactString::from(path), Arc::new(node)) {
+        match self.nodes.insert(CompactString::from(path), node) {
             Some(old) => {
                 self.digest_remove(path, &old);
                 if old.child_count > 0 {
-                    self.node_mut(path).child_count = old.child_count;
+                    self.update_node(path, |node| node.child_count = old.child_count);
                 }
                 if path != "/" {
                     self.register_kind(path, owner);
@@ -923,15 +908,16 @@ impl DataTree {
     fn flush_loaded_children(&mut self) {
         let Some((parent_path, count)) = self.loading_parent.take() else { return };
         // The parent was checked when its first child came and a load never removes nodes.
-        let parent = match self.loading_sorted.as_mut() {
-            Some(sorted) => match sorted.binary_search_by(|(path, _)| path.as_str().cmp(&parent_path)) {
-                Ok(at) => Some(Arc::make_mut(&mut sorted[at].1)),
-                Err(_) => None,
-            },
-            None => self.lookup_mut(&parent_path),
-        };
-        if let Some(parent) = parent {
-            parent.child_count += count;
+        let add = |parent: &mut NodeHead| parent.child_count += count;
+        match self.loading_sorted.as_mut() {
+            Some(sorted) => {
+                if let Ok(at) = sorted.binary_search_by(|(path, _)| path.as_str().cmp(&parent_path)) {
+                    sorted[at].1.update(add);
+                }
+            }
+            None => {
+                self.update_node(&parent_path, add);
+            }
         }
     }
 
@@ -1036,13 +1022,13 @@ pub(crate) fn join(parent: &str, child: &str) -> String {
     }
 }
 
-fn data_length(data: &Option<Data>) -> i64 {
-    data.as_ref().map_or(0, |d| d.len() as i64)
+fn data_length(data: Option<&[u8]>) -> i64 {
+    data.map_or(0, |d| d.len() as i64)
 }
 
 /// Java's getNodeSize: path length in UTF-16 units plus data length.
-fn node_size(path: &str, data: &Option<Data>) -> i64 {
-    (utf16_len(path) + data.as_ref().map_or(0, |d| d.len())) as i64
+fn node_size(path: &str, data: Option<&[u8]>) -> i64 {
+    (utf16_len(path) + data.map_or(0, <[u8]>::len)) as i64
 }
 
 /// Java's `String.length()` of `s`: UTF-16 code units. Counted from the UTF-8 bytes (a lead byte

@@ -114,7 +114,7 @@ fn load(tree: &DataTree, nodes: &[(String, datatree::Node)]) -> DataTree {
         loaded.load_acl(id, acl.to_vec());
     }
     for (path, node) in nodes {
-        loaded.insert_loaded_node(path, node.data.as_deref(), node.acl_id, node.stat.clone()).unwrap();
+        loaded.insert_loaded_node(path, node.data(), node.acl_id, node.stat.clone()).unwrap();
     }
     loaded.finish_load();
     loaded

@@ -84,9 +84,9 @@ fn state_lines(tree: &DataTree) -> Vec<String> {
     let mut nodes: Vec<(String, String)> = Vec::new();
     for (path, node) in tree.nodes_depth_first() {
         let path = if path.is_empty() { "/".to_string() } else { path };
-        let data = match &node.data {
+        let data = match node.data() {
             None => "null".to_string(),
-            Some(data) if data.is_empty() => "x".to_string(),
+            Some([]) => "x".to_string(),
             Some(data) => format!("x{}", hex(data)),
         };
         let stat: &StatPersisted = &node.stat;

@@ -155,7 +155,7 @@ impl TxnStep<'_> {
             stat: node.stat.clone(),
             data: node.data_bytes(),
             child_count: node.child_count as usize,
-            digest: node_digest(path, node.data.as_deref(), &node.stat),
+            digest: node_digest(path, node.data(), &node.stat),
         })
     }
 

@@ -10,10 +10,9 @@ use crate::Node;
 use compact_str::CompactString;
 use imbl::shared_ptr::DefaultSharedPtr;
 use std::ops::Bound;
-use std::sync::Arc;
 
 /// The map's entries from a key on.
-type KeysFrom<'a> = imbl::ordmap::RangedIter<'a, CompactString, Arc<Node>, DefaultSharedPtr>;
+type KeysFrom<'a> = imbl::ordmap::RangedIter<'a, CompactString, Node, DefaultSharedPtr>;
 
 /// The names of a node's children in byte order, as getChildren returns them
 /// ([`super::DataTree::children`]).
@@ -79,7 +78,7 @@ pub(crate) fn descendants<'a>(
         .take_while(move |(below, _)| below.starts_with(prefix.as_str()))
         // The root's own key `/` starts with the root's prefix `/`.
         .filter(|(below, _)| below.as_str() != "/")
-        .map(|(below, node)| (below.as_str(), &**node))
+        .map(|(below, node)| (below.as_str(), node))
 }
 
 /// What every path below `path` starts with: `path + "/"`, or `/` for the root.

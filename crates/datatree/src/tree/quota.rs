@@ -226,7 +226,7 @@ impl DataTree {
     fn charge_quota(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
         let stat_path = format!("{QUOTA_PATH}{prefix}/{STAT_NODE}");
         let Some(node) = self.nodes.get(stat_path.as_str()) else { return };
-        let Some(mut stats) = StatsTrack::parse(node.data.as_deref().unwrap_or_default()) else { return };
+        let Some(mut stats) = StatsTrack::parse(node.data().unwrap_or_default()) else { return };
         stats.set("count", stats.count().wrapping_add(count_diff));
         stats.set("bytes", stats.bytes().wrapping_add(bytes_diff));
         self.rewrite_stats(&stat_path, stats);
@@ -236,12 +236,12 @@ impl DataTree {
     /// writes them (only) to its stats node.
     fn recount_quota(&mut self, path: &str) {
         // A missing node counts nothing, and its stats node is still rewritten (Java's getCounts).
-        let top = self.nodes.get(key(path)).map(|node| &**node);
+        let top = self.nodes.get(key(path));
         let below = super::descendants(&self.nodes, path).map(|(_, node)| node);
         let (mut count, mut bytes) = (0i64, 0i64);
         for node in top.into_iter().chain(below) {
             count += 1;
-            bytes += node.data.as_ref().map_or(0, |d| d.len() as i64);
+            bytes += node.data_len() as i64;
         }
         let mut stats = StatsTrack::default();
         stats.set("bytes", bytes);
@@ -250,12 +250,9 @@ impl DataTree {
     }
 
     fn rewrite_stats(&mut self, stat_path: &str, stats: StatsTrack) {
-        let new_data = Some(crate::node::Data::from(stats.to_text().into_bytes()));
-        let new_size = node_size(stat_path, &new_data);
-        if let Some(old_data) =
-            self.change_node(stat_path, |node| std::mem::replace(&mut node.data, new_data))
-        {
-            self.untracked_data_size += new_size - node_size(stat_path, &old_data);
+        let text = stats.to_text();
+        if let Some((old, new)) = self.change_data(stat_path, Some(text.as_bytes()), |_| {}) {
+            self.untracked_data_size += node_size(stat_path, new.data()) - node_size(stat_path, old.data());
         }
     }
 

@@ -87,7 +87,7 @@ impl SnapshotView {
     /// come before its children; Java itself writes children in hash order), at a fraction of
     /// [`SnapshotView::nodes_depth_first`]'s cost: no per-node lookup, sort or path built.
     pub fn nodes_parent_first(&self) -> impl Iterator<Item = (&str, &Node)> + '_ {
-        self.nodes.iter().map(|(path, node)| (if path == "/" { "" } else { path.as_str() }, &**node))
+        self.nodes.iter().map(|(path, node)| (if path == "/" { "" } else { path.as_str() }, node))
     }
 
     /// Sessions owning ephemerals in the view, for checks.
