@@ -1,28 +1,17 @@
-//! Building imbl B-trees with full leaves.
+//! Building an imbl B-tree map with full leaves.
 //!
-//! A leaf costs its 64 slots whatever it holds (32 bytes a slot in the node map, 24 in a child
-//! set), so how full the leaves are is most of what the map costs beyond the nodes. Stock imbl
-//! splits a full leaf in the middle, which leaves every leaf half full after ascending inserts;
-//! the imbl this workspace builds (vendor/imbl) splits a full leaf where the new key goes and
-//! leaves it whole when the key goes past its end, so ascending inserts, as a snapshot load
-//! makes them, fill every leaf. The set builder inserts in that order; the map, the bigger and
-//! the one every load builds, is put together bottom-up (`OrdMap::from_sorted_unique`, also a
-//! vendor/imbl addition) without a descent or a key comparison per entry.
+//! A leaf costs its 64 slots whatever it holds (32 bytes a slot in the node map), so how full the
+//! leaves are is most of what the map costs beyond the nodes. Stock imbl splits a full leaf in
+//! the middle, which leaves every leaf half full after ascending inserts; the imbl this workspace
+//! builds (vendor/imbl) splits a full leaf where the new key goes and leaves it whole when the
+//! key goes past its end, so ascending inserts fill every leaf. A snapshot load's map is put
+//! together bottom-up (`OrdMap::from_sorted_unique`, also a vendor/imbl addition) without a
+//! descent or a key comparison per entry.
 
 /// A map of `sorted` (ascending by key, no key twice) with full nodes.
 pub(crate) fn ord_map<K: Ord + Clone, V: Clone>(sorted: Vec<(K, V)>) -> imbl::OrdMap<K, V> {
     debug_assert!(sorted.windows(2).all(|pair| pair[0].0 < pair[1].0), "entries not ascending");
     imbl::OrdMap::from_sorted_unique(sorted)
-}
-
-/// A set of `sorted` (ascending, no value twice) with full leaves.
-pub(crate) fn ord_set<A: Ord + Clone>(sorted: Vec<A>) -> imbl::OrdSet<A> {
-    debug_assert!(sorted.windows(2).all(|pair| pair[0] < pair[1]), "values not ascending");
-    let mut set = imbl::OrdSet::new();
-    for value in sorted {
-        set.insert(value);
-    }
-    set
 }
 
 #[cfg(test)]
@@ -38,10 +27,6 @@ mod tests {
             let map = ord_map(entries.clone());
             assert_eq!(map.len(), count);
             assert!(map.iter().map(|(k, v)| (*k, *v)).eq(entries.iter().copied()));
-            let values: Vec<u32> = entries.iter().map(|(k, _)| *k).collect();
-            let set = ord_set(values.clone());
-            assert_eq!(set.len(), count);
-            assert!(set.iter().copied().eq(values.iter().copied()));
             // Every key is found through the branches' separators, and the tree stays an
             // ordinary one: changes match a model, and a frozen copy does not move.
             assert!(entries.iter().all(|(k, v)| map.get(k) == Some(v)));

@@ -10,7 +10,6 @@
 
 pub mod acl;
 pub mod acl_cache;
-pub mod data;
 mod dense;
 pub mod node;
 pub mod path;
@@ -19,7 +18,7 @@ pub mod read;
 pub mod tree;
 pub mod watch;
 
-pub use node::Node;
+pub use node::{Node, NodeHead};
 pub use tree::DataTree;
 pub use tree::{ApplyOutcome, TxnResult};
 pub use watch::{WatchNotification, WatchSummary, WatcherId};

@@ -1,211 +1,90 @@
 //! One znode.
 
 use bytes::{BufMut, Bytes};
-use compact_str::CompactString;
 use jute::records::{Stat, StatPersisted};
+use triomphe::ThinArc;
 
-/// A znode's data as the tree keeps it: one allocation (count, length, bytes), 8 bytes in the
-/// node. A `Bytes` cost 32 bytes in the node and, once cloned (the txn that carried the data
-/// shares it), a separate 32-byte header for the life of the node. Replies still share the
-/// bytes without copying ([`Node::data_bytes`]).
-pub use crate::data::Data;
+/// A znode as the tree stores it: its [`NodeHead`] and its data in one shared allocation
+/// (reference count, head, data length, bytes) behind an 8-byte handle. With the node and its
+/// data allocated apart, a 100-byte znode took a 112-byte chunk for the node and a 128-byte one
+/// for the data; together they take one of 208. Cloning shares; a change to a shared node
+/// copies it ([`Node::update`]), so a frozen snapshot keeps the node as it was. Replies share
+/// the bytes without copying ([`Node::data_bytes`]).
+///
+/// The children are not stored here: the tree's map is ordered by full path, so a node's
+/// children are the keys under `path + "/"` ([`crate::tree::Children`]); the head counts them.
+#[derive(Clone)]
+pub struct Node(ThinArc<NodeHead, u8>);
 
-/// A znode as the tree stores it. The stat is the persisted one: `cversion` counts child creates
-/// only (clients see `2 * cversion - numChildren`), data length and child count are computed.
+/// A znode's fields but its data. The stat is the persisted one: `cversion` counts child
+/// creates only (clients see `2 * cversion - numChildren`), data length and child count are
+/// computed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Node {
-    pub data: Option<Data>,
+pub struct NodeHead {
     /// Key into the tree's [`crate::acl_cache::AclCache`]; -1 is OPEN_ACL_UNSAFE.
     pub acl_id: i64,
     pub stat: StatPersisted,
-    /// Child names (not paths).
-    pub children: ChildSet,
+    /// How many children the node has (Java's `children.size()`).
+    pub child_count: u32,
+    /// False for null data (jute's length -1), which is not the same as empty data.
+    has_data: bool,
 }
 
-/// Above this many names a child set becomes a B-tree.
-const SMALL_CHILDREN_MAX: usize = 32;
-/// At this many names a B-tree set goes back to a vector (below the switch up, so a set that
-/// hovers around it does not convert on every change).
-const SMALL_CHILDREN_AGAIN: usize = 16;
+impl std::ops::Deref for Node {
+    type Target = NodeHead;
 
-/// A node's child names. Most nodes have none or a few: a sorted vector, which costs nothing
-/// when empty and one small allocation otherwise (imbl's HAMT set took ~1 KB for one name).
-/// Past [`SMALL_CHILDREN_MAX`] names a persistent B-tree set (`imbl::OrdSet`): a snapshot's
-/// frozen copy of a parent with many children then costs nothing to keep while the live one
-/// changes, and a name costs its `String` and a slot in a leaf of up to 64 (the HAMT cost
-/// ~250 B per name at a million children).
-///
-/// The set sits behind one pointer, null when empty: most znodes are leaves, and an empty
-/// set then costs 8 bytes in the node instead of 32.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChildSet(Option<Box<Names>>);
-
-/// The representation of a non-empty [`ChildSet`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Names {
-    Small(Vec<CompactString>),
-    Large(imbl::OrdSet<CompactString>),
-}
-
-impl ChildSet {
-    pub fn len(&self) -> usize {
-        match self.0.as_deref() {
-            None => 0,
-            Some(Names::Small(names)) => names.len(),
-            Some(Names::Large(names)) => names.len(),
-        }
-    }
-
-    /// Whether the names are kept in a B-tree (for tests).
-    pub fn is_large(&self) -> bool {
-        matches!(self.0.as_deref(), Some(Names::Large(_)))
-    }
-
-    /// The representation to change, created empty if there is none.
-    fn names_mut(&mut self) -> &mut Names {
-        self.0.get_or_insert_with(|| Box::new(Names::Small(Vec::new())))
-    }
-
-    /// Drops the representation once no name is left.
-    fn release_if_empty(&mut self) {
-        if self.is_empty() {
-            self.0 = None;
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn contains(&self, name: &str) -> bool {
-        match self.0.as_deref() {
-            None => false,
-            Some(Names::Small(names)) => names.binary_search_by(|probe| probe.as_str().cmp(name)).is_ok(),
-            Some(Names::Large(names)) => names.contains(name),
-        }
-    }
-
-    /// Adds `name`; false if it was there already.
-    pub fn insert(&mut self, name: impl Into<CompactString>) -> bool {
-        let name = name.into();
-        let set = self.names_mut();
-        match set {
-            Names::Small(names) => match names.binary_search(&name) {
-                Ok(_) => false,
-                Err(at) => {
-                    names.insert(at, name);
-                    if names.len() > SMALL_CHILDREN_MAX {
-                        *set = Names::Large(std::mem::take(names).into_iter().collect());
-                    }
-                    true
-                }
-            },
-            Names::Large(names) => names.insert(name).is_none(),
-        }
-    }
-
-    /// Removes `name`; false if it was not there.
-    pub fn remove(&mut self, name: &str) -> bool {
-        let Some(set) = self.0.as_deref_mut() else { return false };
-        let removed = match set {
-            Names::Small(names) => match names.binary_search_by(|probe| probe.as_str().cmp(name)) {
-                Ok(at) => {
-                    names.remove(at);
-                    true
-                }
-                Err(_) => false,
-            },
-            Names::Large(names) => {
-                let removed = names.remove(name).is_some();
-                if names.len() <= SMALL_CHILDREN_AGAIN {
-                    *set = Names::Small(names.iter().cloned().collect());
-                }
-                removed
-            }
-        };
-        self.release_if_empty();
-        removed
-    }
-
-    /// Adds many names at once (a snapshot load gathers a parent's children): one sort and one
-    /// conversion instead of one per name. Names already there are kept once.
-    pub fn extend(&mut self, mut added: Vec<CompactString>) {
-        if added.is_empty() {
-            return;
-        }
-        let set = self.names_mut();
-        match set {
-            Names::Small(names) if names.len() + added.len() <= SMALL_CHILDREN_MAX => {
-                names.append(&mut added);
-                names.sort_unstable();
-                names.dedup();
-                names.shrink_to_fit();
-            }
-            Names::Small(names) => {
-                let mut all = std::mem::take(names);
-                all.append(&mut added);
-                all.sort_unstable();
-                all.dedup();
-                *set = Names::Large(crate::dense::ord_set(all));
-            }
-            // Mostly new names (a load): one dense rebuild rather than half-full leaves.
-            Names::Large(names) if added.len() >= names.len() => {
-                let mut all: Vec<CompactString> = Vec::with_capacity(names.len() + added.len());
-                all.extend(std::mem::take(names));
-                all.append(&mut added);
-                all.sort_unstable();
-                all.dedup();
-                *names = crate::dense::ord_set(all);
-            }
-            Names::Large(names) => names.extend(added),
-        }
-    }
-
-    /// The names in ascending order.
-    pub fn iter(&self) -> ChildNames<'_> {
-        match self.0.as_deref() {
-            None => ChildNames::Small([].iter()),
-            Some(Names::Small(names)) => ChildNames::Small(names.iter()),
-            Some(Names::Large(names)) => ChildNames::Large(names.iter()),
-        }
-    }
-}
-
-impl<'a> IntoIterator for &'a ChildSet {
-    type Item = &'a str;
-    type IntoIter = ChildNames<'a>;
-
-    fn into_iter(self) -> ChildNames<'a> {
-        self.iter()
-    }
-}
-
-/// [`ChildSet::iter`].
-pub enum ChildNames<'a> {
-    Small(std::slice::Iter<'a, CompactString>),
-    Large(<&'a imbl::OrdSet<CompactString> as IntoIterator>::IntoIter),
-}
-
-impl<'a> Iterator for ChildNames<'a> {
-    type Item = &'a str;
-
-    fn next(&mut self) -> Option<&'a str> {
-        match self {
-            ChildNames::Small(names) => names.next().map(CompactString::as_str),
-            ChildNames::Large(names) => names.next().map(CompactString::as_str),
-        }
+    fn deref(&self) -> &NodeHead {
+        &self.0.header.header
     }
 }
 
 impl Node {
-    /// The data as a reply carries it: the node's bytes, shared, not copied.
+    /// A childless node.
+    pub fn new(data: Option<&[u8]>, acl_id: i64, stat: StatPersisted) -> Node {
+        Node::from_parts(NodeHead { acl_id, stat, child_count: 0, has_data: false }, data)
+    }
+
+    fn from_parts(mut head: NodeHead, data: Option<&[u8]>) -> Node {
+        head.has_data = data.is_some();
+        Node(ThinArc::from_header_and_slice(head, data.unwrap_or_default()))
+    }
+
+    /// The data; None when null.
+    pub fn data(&self) -> Option<&[u8]> {
+        self.has_data.then_some(&self.0.slice)
+    }
+
+    /// This node with `data` in place of its own (a new allocation: the length is fixed).
+    pub(crate) fn with_data(&self, data: Option<&[u8]>) -> Node {
+        Node::from_parts((**self).clone(), data)
+    }
+
+    /// Changes the head in place, after copying the node if it is shared (a snapshot view or a
+    /// reply holds it).
+    pub(crate) fn update<R>(&mut self, change: impl FnOnce(&mut NodeHead) -> R) -> R {
+        if !self.0.with_arc(|arc| arc.is_unique()) {
+            *self = self.with_data(self.data());
+        }
+        self.0.with_arc_mut(|arc| match triomphe::Arc::get_mut(arc) {
+            Some(unique) => change(unique.header_mut()),
+            None => unreachable!("a node just copied is shared"),
+        })
+    }
+
+    /// The data as a reply carries it: the node's bytes, shared, not copied (the reply holds the
+    /// node's one allocation until it is written).
     pub fn data_bytes(&self) -> Option<Bytes> {
-        self.data.as_ref().map(|data| Bytes::from_owner(data.clone()))
+        self.has_data.then(|| Bytes::from_owner(NodeData(self.clone())))
+    }
+
+    /// The data's length; 0 when null.
+    pub fn data_len(&self) -> usize {
+        self.0.slice.len()
     }
 
     /// The data as jute writes a znode's buffer (null as length -1), as a snapshot stores it.
     pub fn write_data(&self, out: &mut Vec<u8>) {
-        match &self.data {
+        match self.data() {
             None => out.put_i32(-1),
             Some(data) => {
                 // Data comes from frames bounded by jute.maxbuffer; i32::MAX is never reached.
@@ -215,10 +94,16 @@ impl Node {
         }
     }
 
+    /// numChildren as a stat carries it. A frame-bounded tree never holds 2^31 children of one
+    /// node; saturating keeps the sign if it did.
+    pub fn num_children(&self) -> i32 {
+        i32::try_from(self.child_count).unwrap_or(i32::MAX)
+    }
+
     /// The stat a client sees.
     pub fn client_stat(&self) -> Stat {
         let s = &self.stat;
-        let num_children = self.children.len() as i32;
+        let num_children = self.num_children();
         Stat {
             czxid: s.czxid,
             mzxid: s.mzxid,
@@ -228,10 +113,33 @@ impl Node {
             cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
             aversion: s.aversion,
             ephemeral_owner: crate::node::visible_ephemeral_owner(s.ephemeral_owner),
-            data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
+            data_length: i32::try_from(self.data_len()).unwrap_or(i32::MAX),
             num_children,
             pzxid: s.pzxid,
         }
+    }
+}
+
+impl PartialEq for Node {
+    fn eq(&self, other: &Node) -> bool {
+        **self == **other && self.data() == other.data()
+    }
+}
+
+impl Eq for Node {}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("head", &**self).field("data", &self.data()).finish()
+    }
+}
+
+/// A node's data as a `Bytes` owner: holds the node, lends its bytes.
+struct NodeData(Node);
+
+impl AsRef<[u8]> for NodeData {
+    fn as_ref(&self) -> &[u8] {
+        &self.0 .0.slice
     }
 }
 
@@ -288,46 +196,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn child_set_switches_representation_and_keeps_every_name_sorted() {
-        let mut set = ChildSet::default();
-        let mut model = std::collections::BTreeSet::new();
-        // Up past the switch, down below the way back, and up again; names out of order.
-        let names: Vec<String> = (0..80).map(|i| format!("n{:03}", (i * 37) % 80)).collect();
-        for name in &names {
-            assert_eq!(set.insert(name.as_str()), model.insert(name.clone()));
-            assert!(!set.insert(name.as_str()));
-        }
-        assert!(set.is_large());
-        for name in names.iter().take(70) {
-            assert_eq!(set.remove(name), model.remove(name));
-            assert!(!set.remove(name));
-            assert_eq!(set.len(), model.len());
-            assert!(set.iter().eq(model.iter().map(String::as_str)));
-        }
-        assert!(!set.is_large());
-        for name in &names {
-            assert_eq!(set.insert(name.as_str()), model.insert(name.clone()));
-            assert_eq!(set.contains(name), model.contains(name));
-        }
-        assert!(set.iter().eq(model.iter().map(String::as_str)));
-        assert!(!set.contains("absent"));
+    fn a_node_is_one_thin_allocation() {
+        assert_eq!(std::mem::size_of::<Node>(), 8);
+        // Reference count, head, length: 96 bytes before the data.
+        assert!(std::mem::size_of::<NodeHead>() <= 80, "{}", std::mem::size_of::<NodeHead>());
     }
 
     #[test]
-    fn extending_a_child_set_in_batches_keeps_one_sorted_copy_of_each_name() {
-        let mut set = ChildSet::default();
-        let mut model = std::collections::BTreeSet::new();
-        for batch in [vec!["c", "a"], vec!["b", "a"], (0..40).map(|i| ["x", "y"][i % 2]).collect(), vec![]] {
-            let batch: Vec<CompactString> = batch.into_iter().map(CompactString::from).collect();
-            model.extend(batch.iter().map(|name| name.to_string()));
-            set.extend(batch);
-            assert!(set.iter().eq(model.iter().map(String::as_str)), "{set:?}");
+    fn null_and_empty_data_differ_and_bytes_outlive_the_node() {
+        let stat = StatPersisted { czxid: 7, ..StatPersisted::default() };
+        let null = Node::new(None, -1, stat.clone());
+        let empty = Node::new(Some(&[]), -1, stat.clone());
+        assert_eq!((null.data(), null.data_bytes()), (None, None));
+        assert_eq!(empty.data(), Some(&[][..]));
+        assert_ne!(null, empty);
+        let node = Node::new(Some(b"abc"), 3, stat);
+        let bytes = node.data_bytes().unwrap();
+        drop(node);
+        assert_eq!(&bytes[..], b"abc");
+    }
+
+    #[test]
+    fn updating_a_shared_node_leaves_the_other_copy_as_it_was() {
+        let mut node = Node::new(Some(b"value"), -1, StatPersisted::default());
+        let frozen = node.clone();
+        node.update(|head| head.child_count = 2);
+        node.update(|head| head.stat.cversion = 5);
+        assert_eq!((node.child_count, node.stat.cversion, node.data()), (2, 5, Some(&b"value"[..])));
+        assert_eq!((frozen.child_count, frozen.stat.cversion), (0, 0));
+        let replaced = node.with_data(None);
+        assert_eq!((replaced.data(), replaced.child_count), (None, 2));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let copy = frozen.clone();
+                std::thread::spawn(move || assert_eq!(copy.data(), Some(&b"value"[..])))
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
         }
-        let many: Vec<CompactString> =
-            (0..100).rev().map(|i| compact_str::format_compact!("n{i:03}")).collect();
-        model.extend(many.iter().map(|name| name.to_string()));
-        set.extend(many);
-        assert!(set.is_large());
-        assert!(set.iter().eq(model.iter().map(String::as_str)) && set.len() == model.len());
     }
 }

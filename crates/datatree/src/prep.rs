@@ -403,7 +403,7 @@ impl PendingChanges {
         let node = tree.get_node(path)?;
         Some(NodeView {
             stat: &node.stat,
-            child_count: i32::try_from(node.children.len()).unwrap_or(i32::MAX),
+            child_count: node.num_children(),
             acl: tree.node_acl(node),
             data: node.data_bytes(),
         })
@@ -597,7 +597,7 @@ impl Prep<'_, '_, '_> {
             let Some(node) = self.tree.get_node(&format!("{QUOTA_PATH}{prefix}/{name}")) else {
                 return Ok(None);
             };
-            node.data.as_deref().and_then(StatsTrack::parse).map(Some).ok_or(Failure::Runtime)
+            node.data().and_then(StatsTrack::parse).map(Some).ok_or(Failure::Runtime)
         };
         let Some(limits) = stats(LIMIT_NODE)? else { return Ok(()) };
         let check_count = count_diff != 0 && (limits.count() > -1 || limits.count_hard_limit() > -1);

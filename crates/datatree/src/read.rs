@@ -60,8 +60,8 @@ pub fn exists(
     Ok(ExistsResponse { stat: node.client_stat() })
 }
 
-/// getChildren: NoNode, READ, then the child watch. Names are sorted (Java's order is its hash
-/// set's, which clients must not rely on).
+/// getChildren: NoNode, READ, then the child watch. Names are in byte order (Java's order is its
+/// hash set's, which clients must not rely on).
 pub fn get_children(
     tree: &mut DataTree,
     path: &str,
@@ -80,8 +80,7 @@ pub fn get_children2(
 ) -> Result<GetChildren2Response, i32> {
     let node = tree.get_node(path).ok_or(err::NO_NODE)?;
     check_acl(tree.node_acl(node), perms::READ, auth)?;
-    let mut children: Vec<String> = node.children.iter().map(str::to_owned).collect();
-    children.sort_unstable();
+    let children = tree.children(path).map(str::to_owned).collect();
     let response = GetChildren2Response { children, stat: node.client_stat() };
     if let Some(watcher) = watch {
         tree.add_child_watch(path, watcher);
@@ -145,21 +144,9 @@ pub fn get_all_children_number(
         // Java counts the map keys starting with "/": every node, the root included.
         tree.nodes.len()
     } else {
-        descendants(tree, path)
+        crate::tree::descendants(&tree.nodes, path).count()
     };
     Ok(GetAllChildrenNumberResponse { total_number: i32::try_from(total).unwrap_or(i32::MAX) })
-}
-
-fn descendants(tree: &DataTree, path: &str) -> usize {
-    let mut count = 0;
-    let mut stack = vec![path.to_owned()];
-    while let Some(path) = stack.pop() {
-        let Some(node) = tree.get_node(&path) else { continue };
-        count += node.children.len();
-        let prefix = if path == "/" { "" } else { path.as_str() };
-        stack.extend(node.children.iter().map(|child| format!("{prefix}/{child}")));
-    }
-    count
 }
 
 /// getEphemerals: the ephemerals of the caller's own `session` whose path starts with

@@ -7,7 +7,7 @@
 //! must end in the same tree Java ends in.
 
 use crate::acl_cache::{AclCache, OPEN_ACL_UNSAFE_ID};
-use crate::node::{Data, EphemeralKind, Node, CONTAINER_EPHEMERAL_OWNER};
+use crate::node::{EphemeralKind, Node, NodeHead, CONTAINER_EPHEMERAL_OWNER};
 use crate::watch::{WatchManager, WatchNotification};
 use bytes::Bytes;
 use compact_str::CompactString;
@@ -16,11 +16,17 @@ use jute::records::{Acl, Stat, StatPersisted};
 use jute::request::OpResult;
 use jute::txn::{ErrorTxn, TxnBody, TxnHeader};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 
+mod children;
 pub mod digest;
 pub mod quota;
 pub mod snapshot;
+
+pub(crate) use children::descendants;
+pub use children::Children;
+
+/// Every znode by full path; see [`DataTree`].
+pub(crate) type NodeMap = imbl::OrdMap<CompactString, Node>;
 
 /// `/zookeeper`, the built-in subtree.
 pub const ZOOKEEPER_PATH: &str = "/zookeeper";
@@ -92,11 +98,14 @@ pub struct DataTree {
     ///
     /// A B-tree (leaves of up to 64 entries, at least half full) rather than imbl's HashMap,
     /// whose trie nodes keep 32 inline slots however few are used: at 100k znodes that cost
-    /// ~300 B per znode more. Each node sits behind an `Arc` so a slot is a path and a pointer,
-    /// not a whole znode; a frozen snapshot shares the `Arc` and a change copies one node
-    /// ([`Arc::make_mut`]). (imbl's `small-chunks` feature is no way out: it truncates the
+    /// ~300 B per znode more. Each node is one shared allocation behind an 8-byte handle
+    /// ([`Node`]), so a slot is a path and a pointer, not a whole znode; a frozen snapshot
+    /// shares the node and a change copies one node ([`Node::update`]). (imbl's `small-chunks` feature is no way out: it truncates the
     /// HAMT hash to 8 bits, and lookups degrade into string compares.)
-    pub(crate) nodes: imbl::OrdMap<CompactString, Arc<Node>>,
+    ///
+    /// Being ordered by path, the map also holds each node's children: the keys under
+    /// `path + "/"` ([`DataTree::children`]).
+    pub(crate) nodes: NodeMap,
     pub(crate) acl_cache: AclCache,
     /// Ephemeral paths per owning session. A session whose ephemerals were all deleted keeps an
     /// empty set until it closes, as in Java (the `dump` word lists it).
@@ -119,15 +128,15 @@ pub struct DataTree {
     pub(crate) quota_trie: quota::QuotaTrie,
     /// Java's tree digest ([`digest`]), kept in step with every change.
     pub(crate) digest: i64,
-    /// While a snapshot loads: a parent and the child names not yet added to it
-    /// ([`DataTree::insert_loaded_node`]); None otherwise.
-    pub(crate) loading_children: Option<(String, Vec<CompactString>)>,
+    /// While a snapshot loads: a parent and how many of its children were loaded but not yet
+    /// counted in its [`Node::child_count`] ([`DataTree::insert_loaded_node`]); None otherwise.
+    pub(crate) loading_parent: Option<(String, u32)>,
     /// While a snapshot loads and its paths have come in ascending order so far (our own
     /// snapshots list them so): the nodes loaded, to be built into `nodes` at the end with full
     /// leaves ([`crate::dense`]). Inserting them one by one in that order would leave every
     /// leaf half full. None otherwise, and from the first path out of order on (a Java
     /// snapshot lists children in hash order): the nodes then go into `nodes` directly.
-    pub(crate) loading_sorted: Option<Vec<(CompactString, Arc<Node>)>>,
+    pub(crate) loading_sorted: Option<Vec<(CompactString, Node)>>,
 }
 
 /// Who and when, from the txn header.
@@ -163,26 +172,18 @@ impl DataTree {
             untracked_data_size: 0,
             quota_trie: Default::default(),
             digest: 0,
-            loading_children: None,
+            loading_parent: None,
             loading_sorted: None,
         };
-        let builtin = || Node {
-            data: Some(Data::from(&[][..])),
-            acl_id: OPEN_ACL_UNSAFE_ID,
-            stat: StatPersisted::default(),
-            children: Default::default(),
-        };
-        tree.nodes.insert("/".into(), Arc::new(builtin()));
-        tree.nodes.insert(ZOOKEEPER_PATH.into(), Arc::new(builtin()));
-        tree.nodes.insert(QUOTA_PATH.into(), Arc::new(builtin()));
-        let mut config = builtin();
-        config.acl_id = tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]);
-        config.stat.aversion = -1;
-        tree.nodes.insert(CONFIG_PATH.into(), Arc::new(config));
-        tree.node_mut("/").children.insert("zookeeper");
-        let zookeeper = tree.node_mut(ZOOKEEPER_PATH);
-        zookeeper.children.insert("quota");
-        zookeeper.children.insert("config");
+        let builtin = |acl_id| Node::new(Some(&[]), acl_id, StatPersisted::default());
+        tree.nodes.insert("/".into(), builtin(OPEN_ACL_UNSAFE_ID));
+        tree.nodes.insert(ZOOKEEPER_PATH.into(), builtin(OPEN_ACL_UNSAFE_ID));
+        tree.nodes.insert(QUOTA_PATH.into(), builtin(OPEN_ACL_UNSAFE_ID));
+        let mut config = builtin(tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]));
+        config.update(|head| head.stat.aversion = -1);
+        tree.nodes.insert(CONFIG_PATH.into(), config);
+        tree.update_node("/", |root| root.child_count = 1);
+        tree.update_node(ZOOKEEPER_PATH, |zookeeper| zookeeper.child_count = 2);
         tree.recount_data_size();
         tree.digest = tree.recomputed_digest();
         tree
@@ -190,23 +191,23 @@ impl DataTree {
 
     /// The node at `path` (`""` is the root, as in Java).
     pub fn get_node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(key(path)).map(|node| &**node)
+        self.nodes.get(key(path))
+    }
+
+    /// The names of the children of `path` (`""` is the root), in byte order; none if there is
+    /// no such node.
+    pub fn children(&self, path: &str) -> Children<'_> {
+        Children::of(&self.nodes, path)
     }
 
     pub(crate) fn lookup(&self, path: &str) -> Option<&Node> {
         self.get_node(path)
     }
 
-    fn lookup_mut(&mut self, path: &str) -> Option<&mut Node> {
-        self.nodes.get_mut(key(path)).map(Arc::make_mut)
-    }
-
-    /// A node known to exist.
-    fn node_mut(&mut self, path: &str) -> &mut Node {
-        match self.nodes.get_mut(path) {
-            Some(node) => Arc::make_mut(node),
-            None => panic!("node {path} vanished"),
-        }
+    /// Runs `change` on the head of the node at `path` (if any). Only for what the digest does
+    /// not cover (the child count); [`DataTree::change_node`] keeps the digest in step.
+    fn update_node<R>(&mut self, path: &str, change: impl FnOnce(&mut NodeHead) -> R) -> Option<R> {
+        self.nodes.get_mut(key(path)).map(|node| node.update(change))
     }
 
     /// The ACL list of a node.
@@ -401,7 +402,7 @@ impl DataTree {
             return Err(err::NO_NODE);
         }
         let acl_id = self.acl_cache.add_usage(new.acl);
-        if self.node_mut(&parent_key).children.contains(child) {
+        if self.nodes.contains_key(path) {
             return Err(err::NODE_EXISTS);
         }
         self.change_node(&parent_key, |parent| {
@@ -415,12 +416,12 @@ impl DataTree {
                 parent.stat.cversion = parent_cversion;
                 parent.stat.pzxid = context.zxid;
             }
-            parent.children.insert(child);
+            parent.child_count += 1;
         });
-        let node = Node {
-            data: new.data.as_deref().map(Data::from),
+        let node = Node::new(
+            new.data.as_deref(),
             acl_id,
-            stat: StatPersisted {
+            StatPersisted {
                 czxid: context.zxid,
                 mzxid: context.zxid,
                 ctime: context.time,
@@ -431,13 +432,12 @@ impl DataTree {
                 ephemeral_owner: new.owner,
                 pzxid: context.zxid,
             },
-            children: Default::default(),
-        };
-        self.data_size += node_size(path, &node.data);
+        );
+        self.data_size += node_size(path, node.data());
         let stat = node.client_stat();
-        let data_len = data_length(&node.data);
+        let data_len = data_length(node.data());
         self.digest_add(path, &node);
-        self.nodes.insert(CompactString::from(path), Arc::new(node));
+        self.nodes.insert(CompactString::from(path), node);
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
         let parent_acl_id = self.lookup(&parent_key).map_or(OPEN_ACL_UNSAFE_ID, |parent| parent.acl_id);
@@ -453,8 +453,11 @@ impl DataTree {
     fn delete_node(&mut self, path: &str, zxid: i64, events: &mut Vec<WatchNotification>) -> Result<(), i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path).to_owned();
+        let exists = self.nodes.contains_key(path);
         self.change_node(&parent_key, |parent| {
-            parent.children.remove(child);
+            if exists {
+                parent.child_count -= 1;
+            }
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
             }
@@ -465,13 +468,13 @@ impl DataTree {
         let acl = self.acl_cache.get(node.acl_id).to_vec();
         let parent_acl = self.lookup(&parent_key).map(|parent| self.acl_cache.get(parent.acl_id).to_vec());
         self.forget_node(path, &node);
-        if !node.children.is_empty() {
+        if node.child_count > 0 {
             // Java's prep never deletes a node with children; a log replayed over a fuzzy
             // snapshot could. Java would leave the children reachable by path with no parent;
             // drop the whole subtree instead so every node keeps a parent.
-            self.drop_subtree(path, &node);
+            self.drop_subtree(path);
         }
-        self.quota_after_delete(parent_path, child, path, data_length(&node.data));
+        self.quota_after_delete(parent_path, child, path, data_length(node.data()));
         self.watches.trigger_deleted(path, &acl, events);
         let parent_acl = parent_acl.unwrap_or_default();
         self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, &parent_acl, events);
@@ -482,7 +485,7 @@ impl DataTree {
     fn forget_node(&mut self, path: &str, node: &Node) {
         self.digest_remove(path, node);
         self.acl_cache.remove_usage(node.acl_id);
-        self.data_size -= node_size(path, &node.data);
+        self.data_size -= node_size(path, node.data());
         match EphemeralKind::of(node.stat.ephemeral_owner) {
             EphemeralKind::Container => {
                 self.containers.remove(path);
@@ -499,12 +502,13 @@ impl DataTree {
         }
     }
 
-    fn drop_subtree(&mut self, path: &str, node: &Node) {
-        for child in &node.children {
-            let child_path = join(path, child);
-            if let Some(child_node) = self.nodes.remove(child_path.as_str()) {
-                self.forget_node(&child_path, &child_node);
-                self.drop_subtree(&child_path, &child_node);
+    /// Removes every node below `path`.
+    fn drop_subtree(&mut self, path: &str) {
+        let below: Vec<CompactString> =
+            children::descendants(&self.nodes, path).map(|(below, _)| CompactString::from(below)).collect();
+        for below in below {
+            if let Some(node) = self.nodes.remove(below.as_str()) {
+                self.forget_node(&below, &node);
             }
         }
     }
@@ -533,16 +537,15 @@ impl DataTree {
         context: TxnContext,
         events: &mut Vec<WatchNotification>,
     ) -> Result<Stat, i32> {
-        let (old_data, stat) = self
-            .change_node(path, |node| {
-                let old_data = std::mem::replace(&mut node.data, data.as_deref().map(Data::from));
-                node.stat.mtime = context.time;
-                node.stat.mzxid = context.zxid;
-                node.stat.version = version;
-                (old_data, node.client_stat())
+        let (old, new) = self
+            .change_data(path, data.as_deref(), |head| {
+                head.stat.mtime = context.time;
+                head.stat.mzxid = context.zxid;
+                head.stat.version = version;
             })
             .ok_or(err::NO_NODE)?;
-        let bytes_diff = i64::from(stat.data_length) - data_length(&old_data);
+        let stat = new.client_stat();
+        let bytes_diff = data_length(new.data()) - data_length(old.data());
         self.data_size += bytes_diff;
         self.quota_after_set_data(path, bytes_diff);
         let acl = self.lookup(path).map(|node| self.acl_cache.get(node.acl_id)).unwrap_or_default();
@@ -559,9 +562,9 @@ impl DataTree {
         self.change_node(path, |node| {
             node.stat.aversion = version;
             node.acl_id = acl_id;
-            node.client_stat()
         })
-        .ok_or(err::NO_NODE)
+        .ok_or(err::NO_NODE)?;
+        self.lookup(path).map(Node::client_stat).ok_or(err::NO_NODE)
     }
 
     /// Java's setCversionPzxid (the NodeExists fix-up on replay).
@@ -620,8 +623,8 @@ impl DataTree {
     /// after loading a snapshot.
     fn recount_data_size(&mut self) {
         self.untracked_data_size = 0;
-        self.root_alias_size = self.nodes.get("/").map_or(0, |root| node_size("", &root.data));
-        self.data_size = self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>()
+        self.root_alias_size = self.nodes.get("/").map_or(0, |root| node_size("", root.data()));
+        self.data_size = self.nodes.iter().map(|(path, node)| node_size(path, node.data())).sum::<i64>()
             + self.root_alias_size;
     }
 
@@ -677,7 +680,7 @@ impl DataTree {
             .filter(|path| {
                 self.nodes
                     .get(path.as_str())
-                    .is_some_and(|node| node.children.is_empty() && node.stat.cversion > 0)
+                    .is_some_and(|node| node.child_count == 0 && node.stat.cversion > 0)
             })
             .take(limit)
             .cloned()
@@ -694,7 +697,7 @@ impl DataTree {
                     let EphemeralKind::Ttl(ttl) = EphemeralKind::of(node.stat.ephemeral_owner) else {
                         return false;
                     };
-                    node.children.is_empty() && ttl != 0 && now_ms.wrapping_sub(node.stat.mtime) > ttl
+                    node.child_count == 0 && ttl != 0 && now_ms.wrapping_sub(node.stat.mtime) > ttl
                 })
             })
             .cloned()
@@ -702,7 +705,8 @@ impl DataTree {
     }
 
     /// Checks every structural invariant (for tests and debug assertions; O(nodes)): each
-    /// node but the root is listed by its parent and each listed child exists; the ephemeral,
+    /// node but the root has a parent, and each node's child count is the number of nodes that
+    /// name it as their parent; the ephemeral,
     /// container and TTL registries match the nodes' owners; every ACL id a node uses is cached
     /// with at least as many references as users (a replayed NodeExists leaks one, as in
     /// Java); the cached data size is right; the watch tables agree with themselves.
@@ -712,20 +716,17 @@ impl DataTree {
             return Err("the root is not persistent".into());
         }
         let mut acl_users: HashMap<i64, u64> = HashMap::new();
+        let mut child_counts: HashMap<&str, u32> = HashMap::new();
         for (path, node) in &self.nodes {
-            for child in &node.children {
-                if !self.nodes.contains_key(join(path, child).as_str()) {
-                    return Err(format!("{path} lists missing child {child}"));
-                }
-            }
             *acl_users.entry(node.acl_id).or_default() += 1;
             if path == "/" {
                 continue;
             }
-            let (parent, child) = parent_and_child(path).ok_or_else(|| format!("bad path {path}"))?;
-            if !self.get_node(parent).is_some_and(|parent| parent.children.contains(child)) {
-                return Err(format!("{path} is not a child of its parent"));
+            let (parent, _) = parent_and_child(path).ok_or_else(|| format!("bad path {path}"))?;
+            if self.get_node(parent).is_none() {
+                return Err(format!("{path} has no parent"));
             }
+            *child_counts.entry(key(parent)).or_default() += 1;
             let registered = match EphemeralKind::of(node.stat.ephemeral_owner) {
                 EphemeralKind::Persistent => true,
                 EphemeralKind::Container => self.containers.contains(path.as_str()),
@@ -736,6 +737,12 @@ impl DataTree {
             };
             if !registered {
                 return Err(format!("{path} is missing from its kind's registry"));
+            }
+        }
+        for (path, node) in &self.nodes {
+            let counted = child_counts.get(path.as_str()).copied().unwrap_or(0);
+            if node.child_count != counted {
+                return Err(format!("{path} counts {} children but has {counted}", node.child_count));
             }
         }
         for (owner, paths) in &self.ephemerals {
@@ -785,7 +792,7 @@ impl DataTree {
     /// it was at the last full recount (Java's `""` alias entry; later changes to the root's
     /// data move the cached size once, not twice).
     fn expected_incremental_data_size(&self) -> i64 {
-        self.nodes.iter().map(|(path, node)| node_size(path, &node.data)).sum::<i64>() + self.root_alias_size
+        self.nodes.iter().map(|(path, node)| node_size(path, node.data())).sum::<i64>() + self.root_alias_size
             - self.untracked_data_size
     }
 
@@ -795,7 +802,7 @@ impl DataTree {
     /// Every node, parent before children, children in name order. The root comes first with
     /// the **empty path**, exactly as a snapshot stores it; every other path is as usual.
     pub fn nodes_depth_first(&self) -> DepthFirst<'_> {
-        DepthFirst { tree: self, stack: vec![String::new()] }
+        DepthFirst::new(&self.nodes)
     }
 
     /// Starts loading a snapshot into this tree (Java's DataTree.deserialize): forgets every
@@ -811,7 +818,7 @@ impl DataTree {
         self.quota_trie.clear();
         self.data_size = 0;
         self.digest = 0;
-        self.loading_children = None;
+        self.loading_parent = None;
         self.loading_sorted = Some(Vec::new());
     }
 
@@ -831,14 +838,13 @@ impl DataTree {
     ) -> Result<(), LoadError> {
         let path = key(path);
         if path != "/" {
-            let (parent_path, child) =
+            let (parent_path, _) =
                 parent_and_child(path).ok_or_else(|| LoadError::InvalidPath(path.to_owned()))?;
-            self.add_loaded_child(parent_path, child)
-                .map_err(|()| LoadError::MissingParent(path.to_owned()))?;
+            self.start_loaded_child(parent_path).map_err(|()| LoadError::MissingParent(path.to_owned()))?;
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;
-        let node = Node { data: data.map(Data::from), acl_id, stat, children: Default::default() };
+        let node = Node::new(data, acl_id, stat);
         self.digest_add(path, &node);
         if let Some(sorted) = self.loading_sorted.as_mut() {
             let ascending = match sorted.last() {
@@ -846,60 +852,72 @@ impl DataTree {
                 None => true,
             };
             if ascending {
-                sorted.push((CompactString::from(path), Arc::new(node)));
-                if path != "/" {
-                    self.register_kind(path, owner);
-                }
+                sorted.push((CompactString::from(path), node));
+                self.count_loaded_child(path, owner);
                 return Ok(());
             }
             self.stop_sorted_load();
         }
         // One descent of the map per node: a path a snapshot lists twice is rare enough to be
-        // fixed up after the insert (the later copy wins, keeping the children seen so far).
-        if let Some(old) = self.nodes.insert(CompactString::from(path), Arc::new(node)) {
-            self.digest_remove(path, &old);
-            if !old.children.is_empty() {
-                self.node_mut(path).children = old.children.clone();
+        // fixed up after the insert (the later copy wins, keeping the children counted so far;
+        // the parent counts it once).
+        match self.nodes.insert(CompactString::from(path), node) {
+            Some(old) => {
+                self.digest_remove(path, &old);
+                if old.child_count > 0 {
+                    self.update_node(path, |node| node.child_count = old.child_count);
+                }
+                if path != "/" {
+                    self.register_kind(path, owner);
+                }
             }
-        }
-        if path != "/" {
-            self.register_kind(path, owner);
+            None => self.count_loaded_child(path, owner),
         }
         Ok(())
     }
 
-    /// Records `child` under `parent_path`, which must be loaded. A snapshot lists siblings
-    /// next to each other, so names are gathered per parent and added in one go by
+    /// Before loading a child of `parent_path`, which must be loaded. A snapshot lists siblings
+    /// next to each other, so children are counted per parent and added to it in one go by
     /// [`DataTree::flush_loaded_children`] instead of looking the parent up for every node.
-    fn add_loaded_child(&mut self, parent_path: &str, child: &str) -> Result<(), ()> {
+    fn start_loaded_child(&mut self, parent_path: &str) -> Result<(), ()> {
         let parent_path = key(parent_path);
-        let same_parent = self.loading_children.as_ref().is_some_and(|(pending, _)| pending == parent_path);
+        let same_parent = self.loading_parent.as_ref().is_some_and(|(pending, _)| pending == parent_path);
         if !same_parent {
             self.flush_loaded_children();
             if !self.loaded_contains(parent_path) {
                 return Err(());
             }
-            self.loading_children = Some((parent_path.to_owned(), Vec::new()));
-        }
-        if let Some((_, names)) = self.loading_children.as_mut() {
-            names.push(CompactString::from(child));
+            self.loading_parent = Some((parent_path.to_owned(), 0));
         }
         Ok(())
     }
 
-    /// Adds the gathered child names to their parent (see [`DataTree::add_loaded_child`]).
+    /// A node new to the load: counted for its parent (set by [`DataTree::start_loaded_child`])
+    /// and registered by kind.
+    fn count_loaded_child(&mut self, path: &str, owner: i64) {
+        if path == "/" {
+            return;
+        }
+        if let Some((_, count)) = self.loading_parent.as_mut() {
+            *count += 1;
+        }
+        self.register_kind(path, owner);
+    }
+
+    /// Adds the children counted so far to their parent (see [`DataTree::start_loaded_child`]).
     fn flush_loaded_children(&mut self) {
-        let Some((parent_path, names)) = self.loading_children.take() else { return };
+        let Some((parent_path, count)) = self.loading_parent.take() else { return };
         // The parent was checked when its first child came and a load never removes nodes.
-        let parent = match self.loading_sorted.as_mut() {
-            Some(sorted) => match sorted.binary_search_by(|(path, _)| path.as_str().cmp(&parent_path)) {
-                Ok(at) => Some(Arc::make_mut(&mut sorted[at].1)),
-                Err(_) => None,
-            },
-            None => self.lookup_mut(&parent_path),
-        };
-        if let Some(parent) = parent {
-            parent.children.extend(names);
+        let add = |parent: &mut NodeHead| parent.child_count += count;
+        match self.loading_sorted.as_mut() {
+            Some(sorted) => {
+                if let Ok(at) = sorted.binary_search_by(|(path, _)| path.as_str().cmp(&parent_path)) {
+                    sorted[at].1.update(add);
+                }
+            }
+            None => {
+                self.update_node(&parent_path, add);
+            }
         }
     }
 
@@ -949,11 +967,18 @@ struct NewNode<'a> {
     parent_cversion: i32,
 }
 
-/// Iterator of [`DataTree::nodes_depth_first`].
+/// Every node of a node map, parent before children, children in name order; the root first,
+/// with the empty path ([`DataTree::nodes_depth_first`], [`snapshot::SnapshotView::nodes_depth_first`]).
 #[derive(Debug)]
 pub struct DepthFirst<'a> {
-    tree: &'a DataTree,
+    nodes: &'a NodeMap,
     stack: Vec<String>,
+}
+
+impl<'a> DepthFirst<'a> {
+    fn new(nodes: &'a NodeMap) -> DepthFirst<'a> {
+        DepthFirst { nodes, stack: vec![String::new()] }
+    }
 }
 
 impl<'a> Iterator for DepthFirst<'a> {
@@ -962,10 +987,11 @@ impl<'a> Iterator for DepthFirst<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let path = self.stack.pop()?;
-            let Some(node) = self.tree.get_node(&path) else { continue };
-            let mut children: Vec<&str> = node.children.iter().collect();
-            children.sort_unstable_by(|a, b| b.cmp(a));
-            self.stack.extend(children.into_iter().map(|child| format!("{path}/{child}")));
+            let Some(node) = self.nodes.get(key(&path)) else { continue };
+            let first_child = self.stack.len();
+            self.stack.extend(Children::of(self.nodes, &path).map(|child| join(key(&path), child)));
+            // Popped from the end: the first name must be on top.
+            self.stack[first_child..].reverse();
             return Some((path, node));
         }
     }
@@ -996,13 +1022,13 @@ pub(crate) fn join(parent: &str, child: &str) -> String {
     }
 }
 
-fn data_length(data: &Option<Data>) -> i64 {
-    data.as_ref().map_or(0, |d| d.len() as i64)
+fn data_length(data: Option<&[u8]>) -> i64 {
+    data.map_or(0, |d| d.len() as i64)
 }
 
 /// Java's getNodeSize: path length in UTF-16 units plus data length.
-fn node_size(path: &str, data: &Option<Data>) -> i64 {
-    (utf16_len(path) + data.as_ref().map_or(0, |d| d.len())) as i64
+fn node_size(path: &str, data: Option<&[u8]>) -> i64 {
+    (utf16_len(path) + data.map_or(0, <[u8]>::len)) as i64
 }
 
 /// Java's `String.length()` of `s`: UTF-16 code units. Counted from the UTF-8 bytes (a lead byte

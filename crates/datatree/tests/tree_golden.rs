@@ -84,18 +84,14 @@ fn state_lines(tree: &DataTree) -> Vec<String> {
     let mut nodes: Vec<(String, String)> = Vec::new();
     for (path, node) in tree.nodes_depth_first() {
         let path = if path.is_empty() { "/".to_string() } else { path };
-        let data = match &node.data {
+        let data = match node.data() {
             None => "null".to_string(),
-            Some(data) if data.is_empty() => "x".to_string(),
+            Some([]) => "x".to_string(),
             Some(data) => format!("x{}", hex(data)),
         };
         let stat: &StatPersisted = &node.stat;
-        let line = format!(
-            "node\t{path}\t{data}\t{}\t{}\t{}",
-            node.acl_id,
-            hex(&stat.encode()),
-            node.children.len()
-        );
+        let line =
+            format!("node\t{path}\t{data}\t{}\t{}\t{}", node.acl_id, hex(&stat.encode()), node.child_count);
         nodes.push((path, line));
     }
     // Java's TreeMap<String> order: UTF-16 code units, which for these ASCII paths is byte order.

@@ -196,9 +196,14 @@ fn check(tree: &DataTree, model: &Model) -> Result<(), TestCaseError> {
     for (path, node) in tree.nodes_depth_first() {
         let path = if path.is_empty() { "/".to_string() } else { path };
         let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
-        let children = expected.iter().filter(|p| p.starts_with(&prefix) && !p[prefix.len()..].contains('/'));
-        let children = children.filter(|p| p.as_str() != "/").count();
-        prop_assert_eq!(node.client_stat().num_children as usize, children, "numChildren of {}", path);
+        let mut children: Vec<&str> = expected
+            .iter()
+            .filter_map(|p| p.strip_prefix(prefix.as_str()))
+            .filter(|name| !name.is_empty() && !name.contains('/'))
+            .collect();
+        children.sort_unstable();
+        prop_assert_eq!(node.client_stat().num_children as usize, children.len(), "numChildren of {}", path);
+        prop_assert!(tree.children(&path).eq(children.iter().copied()), "children of {}", path);
     }
     for session in SESSIONS {
         prop_assert_eq!(tree.ephemerals_of(session), model.owned_by(session));

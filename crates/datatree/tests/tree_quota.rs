@@ -14,7 +14,7 @@ fn create_with(path: &str, text: &str) -> TxnBody {
 
 fn stats(tree: &DataTree, path: &str) -> String {
     let node = tree.get_node(&format!("/zookeeper/quota{path}/zookeeper_stats")).unwrap();
-    String::from_utf8(node.data.as_ref().unwrap().to_vec()).unwrap()
+    String::from_utf8(node.data().unwrap().to_vec()).unwrap()
 }
 
 /// /a ("x") with /a/b ("xy"), then what zkCli's setquota creates for /a.
@@ -86,7 +86,7 @@ fn loading_a_snapshot_recounts_every_quota() {
         loaded.load_acl(id, acl.to_vec());
     }
     for (path, node) in tree.nodes_depth_first() {
-        loaded.insert_loaded_node(&path, node.data.as_deref(), node.acl_id, node.stat.clone()).unwrap();
+        loaded.insert_loaded_node(&path, node.data(), node.acl_id, node.stat.clone()).unwrap();
     }
     loaded.finish_load();
     assert_eq!(stats(&loaded, "/a"), "count=2,bytes=3");

@@ -61,7 +61,7 @@ fn java_snapshot_reads_back_with_matching_digest() {
     let ttl = loaded.tree.get_node("/ttl").unwrap();
     assert_eq!(ttl.stat.ephemeral_owner, 0xFF00_0000_0000_2710u64 as i64);
     let null = loaded.tree.get_node("/null").unwrap();
-    assert_eq!(null.data, None, "null data stays null");
+    assert_eq!(null.data(), None, "null data stays null");
 }
 
 #[test]
@@ -76,7 +76,9 @@ fn replaying_java_log_over_java_snapshot_0_gives_java_snapshot_39() {
     let expected = read_snapshot(&golden().join("snapshot.39")).unwrap().tree;
     let nodes = |tree: &datatree::DataTree| {
         tree.nodes_depth_first()
-            .map(|(path, node)| (path, node.data.clone(), tree.node_acl(node).to_vec(), node.stat.clone()))
+            .map(|(path, node)| {
+                (path, node.data().map(<[u8]>::to_vec), tree.node_acl(node).to_vec(), node.stat.clone())
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(nodes(&replayed.tree), nodes(&expected));
@@ -100,8 +102,10 @@ fn our_snapshot_of_java_tree_reads_back_identical() {
     assert_eq!(again.digest, loaded.digest);
     // Java writes children in HashSet order, we in name order: same records, other order.
     let nodes = |tree: &datatree::DataTree| {
-        let mut nodes: Vec<_> =
-            tree.nodes_depth_first().map(|(p, n)| (p, n.data.clone(), n.acl_id, n.stat.clone())).collect();
+        let mut nodes: Vec<_> = tree
+            .nodes_depth_first()
+            .map(|(p, n)| (p, n.data().map(<[u8]>::to_vec), n.acl_id, n.stat.clone()))
+            .collect();
         nodes.sort_by(|a, b| a.0.cmp(&b.0));
         nodes
     };

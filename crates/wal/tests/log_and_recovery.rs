@@ -75,7 +75,9 @@ fn small_prealloc() -> LogOptions {
 
 fn assert_same_tree(a: &DataTree, b: &DataTree) {
     let nodes = |tree: &DataTree| {
-        tree.nodes_depth_first().map(|(p, n)| (p, n.data.clone(), n.stat.clone())).collect::<Vec<_>>()
+        tree.nodes_depth_first()
+            .map(|(p, n)| (p, n.data().map(<[u8]>::to_vec), n.stat.clone()))
+            .collect::<Vec<_>>()
     };
     assert_eq!(nodes(a), nodes(b));
     assert_eq!(a.digest(), b.digest());

@@ -154,8 +154,8 @@ impl TxnStep<'_> {
         Some(DigestNode {
             stat: node.stat.clone(),
             data: node.data_bytes(),
-            child_count: node.children.len(),
-            digest: node_digest(path, node.data.as_deref(), &node.stat),
+            child_count: node.child_count as usize,
+            digest: node_digest(path, node.data(), &node.stat),
         })
     }
 

@@ -5,7 +5,7 @@
 //! snapshots the digest at their zxid, so a Java server reading our files compares against it.
 
 use super::DataTree;
-use crate::node::Node;
+use crate::node::{Node, NodeHead};
 use jute::records::StatPersisted;
 
 /// The digest version Java 3.6–3.9 writes (TxnDigest.version, ZxidDigest.digestVersion).
@@ -41,7 +41,7 @@ pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> i64
 }
 
 pub(super) fn digest_of(path: &str, node: &Node) -> i64 {
-    node_digest(path, node.data.as_deref(), &node.stat)
+    node_digest(path, node.data(), &node.stat)
 }
 
 impl DataTree {
@@ -55,15 +55,37 @@ impl DataTree {
         self.nodes.iter().fold(0i64, |sum, (path, node)| sum.wrapping_add(digest_of(path, node)))
     }
 
-    /// Runs `change` on the node at `path` (if any), keeping the digest in step.
-    pub(super) fn change_node<R>(&mut self, path: &str, change: impl FnOnce(&mut Node) -> R) -> Option<R> {
-        let node = std::sync::Arc::make_mut(self.nodes.get_mut(super::key(path))?);
+    /// Runs `change` on the head of the node at `path` (if any), keeping the digest in step.
+    pub(super) fn change_node<R>(
+        &mut self,
+        path: &str,
+        change: impl FnOnce(&mut NodeHead) -> R,
+    ) -> Option<R> {
         let path = super::key(path);
+        let node = self.nodes.get_mut(path)?;
         let before = digest_of(path, node);
-        let result = change(node);
+        let result = node.update(change);
         let after = digest_of(path, node);
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
         Some(result)
+    }
+
+    /// Gives the node at `path` (if any) `data` and runs `change` on its head, keeping the
+    /// digest in step. The node is a new allocation (its data length is fixed); returns the
+    /// old node and the new one.
+    pub(super) fn change_data(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        change: impl FnOnce(&mut NodeHead),
+    ) -> Option<(Node, Node)> {
+        let path = super::key(path);
+        let slot = self.nodes.get_mut(path)?;
+        let mut new = slot.with_data(data);
+        new.update(change);
+        let old = std::mem::replace(slot, new.clone());
+        self.digest = self.digest.wrapping_sub(digest_of(path, &old)).wrapping_add(digest_of(path, &new));
+        Some((old, new))
     }
 
     pub(super) fn digest_add(&mut self, path: &str, node: &Node) {

@@ -226,7 +226,7 @@ impl DataTree {
     fn charge_quota(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
         let stat_path = format!("{QUOTA_PATH}{prefix}/{STAT_NODE}");
         let Some(node) = self.nodes.get(stat_path.as_str()) else { return };
-        let Some(mut stats) = StatsTrack::parse(node.data.as_deref().unwrap_or_default()) else { return };
+        let Some(mut stats) = StatsTrack::parse(node.data().unwrap_or_default()) else { return };
         stats.set("count", stats.count().wrapping_add(count_diff));
         stats.set("bytes", stats.bytes().wrapping_add(bytes_diff));
         self.rewrite_stats(&stat_path, stats);
@@ -235,14 +235,13 @@ impl DataTree {
     /// Java's updateQuotaForPath: counts the nodes and data bytes of the subtree at `path` and
     /// writes them (only) to its stats node.
     fn recount_quota(&mut self, path: &str) {
+        // A missing node counts nothing, and its stats node is still rewritten (Java's getCounts).
+        let top = self.nodes.get(key(path));
+        let below = super::descendants(&self.nodes, path).map(|(_, node)| node);
         let (mut count, mut bytes) = (0i64, 0i64);
-        let mut stack = vec![key(path).to_owned()];
-        while let Some(current) = stack.pop() {
-            let Some(node) = self.nodes.get(current.as_str()) else { continue };
+        for node in top.into_iter().chain(below) {
             count += 1;
-            bytes += node.data.as_ref().map_or(0, |d| d.len() as i64);
-            let prefix = if current == "/" { "" } else { current.as_str() };
-            stack.extend(node.children.iter().map(|child| format!("{prefix}/{child}")));
+            bytes += node.data_len() as i64;
         }
         let mut stats = StatsTrack::default();
         stats.set("bytes", bytes);
@@ -251,12 +250,9 @@ impl DataTree {
     }
 
     fn rewrite_stats(&mut self, stat_path: &str, stats: StatsTrack) {
-        let new_data = Some(crate::node::Data::from(stats.to_text().into_bytes()));
-        let new_size = node_size(stat_path, &new_data);
-        if let Some(old_data) =
-            self.change_node(stat_path, |node| std::mem::replace(&mut node.data, new_data))
-        {
-            self.untracked_data_size += new_size - node_size(stat_path, &old_data);
+        let text = stats.to_text();
+        if let Some((old, new)) = self.change_data(stat_path, Some(text.as_bytes()), |_| {}) {
+            self.untracked_data_size += node_size(stat_path, new.data()) - node_size(stat_path, old.data());
         }
     }
 
@@ -264,21 +260,11 @@ impl DataTree {
     /// /zookeeper/quota marks its path and recounts its stats node.
     pub(super) fn setup_quotas(&mut self) {
         self.quota_trie.clear();
-        let mut limits = Vec::new();
-        let mut stack = vec![QUOTA_PATH.to_owned()];
-        while let Some(path) = stack.pop() {
-            let Some(node) = self.nodes.get(path.as_str()) else { continue };
-            if node.children.is_empty() {
-                let suffix = format!("/{LIMIT_NODE}");
-                if path.ends_with(&suffix) {
-                    if let Some(end) = path.find(&suffix) {
-                        limits.push(path[QUOTA_PATH.len()..end].to_owned());
-                    }
-                }
-                continue;
-            }
-            stack.extend(node.children.iter().map(|child| format!("{path}/{child}")));
-        }
+        let suffix = format!("/{LIMIT_NODE}");
+        let limits: Vec<String> = super::descendants(&self.nodes, QUOTA_PATH)
+            .filter(|(path, node)| node.child_count == 0 && path.ends_with(&suffix))
+            .filter_map(|(path, _)| path.find(&suffix).map(|end| path[QUOTA_PATH.len()..end].to_owned()))
+            .collect();
         for quota_path in limits {
             self.recount_quota(&quota_path);
             if !quota_path.is_empty() {

@@ -1,21 +1,21 @@
 //! A frozen copy of the tree for a snapshot written in the background.
 //!
-//! The node map and every node's child set are persistent (structurally shared) collections, so
-//! [`DataTree::snapshot_view`] costs O(sessions + ACL entries), not O(nodes): the core takes the
-//! view between two txns and keeps applying while another thread serializes the view. The view
-//! is exactly the tree after the last applied txn (not fuzzy), so its digest is that tree's.
+//! The node map (which also holds every node's children) is a persistent (structurally shared)
+//! collection, so [`DataTree::snapshot_view`] costs O(sessions + ACL entries), not O(nodes): the
+//! core takes the view between two txns and keeps applying while another thread serializes the
+//! view. The view is exactly the tree after the last applied txn (not fuzzy), so its digest is
+//! that tree's.
 
-use super::{join, DataTree};
+use super::{DataTree, DepthFirst, NodeMap};
 use crate::acl_cache::OPEN_ACL_UNSAFE_ID;
 use crate::node::{EphemeralKind, Node};
 use jute::records::Acl;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// The tree as it was after txn [`SnapshotView::zxid`], detached from later changes.
 #[derive(Debug, Clone)]
 pub struct SnapshotView {
-    nodes: imbl::OrdMap<compact_str::CompactString, Arc<Node>>,
+    nodes: NodeMap,
     acl_entries: Vec<(i64, Vec<Acl>)>,
     sessions: Vec<(i64, i32)>,
     zxid: i64,
@@ -77,8 +77,8 @@ impl SnapshotView {
 
     /// Every node, parent before children, children in name order; the root comes first with the
     /// empty path, as a snapshot stores it.
-    pub fn nodes_depth_first(&self) -> ViewDepthFirst<'_> {
-        ViewDepthFirst { nodes: &self.nodes, stack: vec![String::new()] }
+    pub fn nodes_depth_first(&self) -> DepthFirst<'_> {
+        DepthFirst::new(&self.nodes)
     }
 
     /// Every node, each after its parent, in path order (a parent's path is a prefix of its
@@ -87,7 +87,7 @@ impl SnapshotView {
     /// come before its children; Java itself writes children in hash order), at a fraction of
     /// [`SnapshotView::nodes_depth_first`]'s cost: no per-node lookup, sort or path built.
     pub fn nodes_parent_first(&self) -> impl Iterator<Item = (&str, &Node)> + '_ {
-        self.nodes.iter().map(|(path, node)| (if path == "/" { "" } else { path.as_str() }, &**node))
+        self.nodes.iter().map(|(path, node)| (if path == "/" { "" } else { path.as_str() }, node))
     }
 
     /// Sessions owning ephemerals in the view, for checks.
@@ -104,30 +104,6 @@ impl SnapshotView {
     /// Whether `acl_id` is one the view's ACL entries define (or -1).
     pub fn knows_acl(&self, acl_id: i64) -> bool {
         acl_id == OPEN_ACL_UNSAFE_ID || self.acl_entries.binary_search_by_key(&acl_id, |(id, _)| *id).is_ok()
-    }
-}
-
-/// Iterator of [`SnapshotView::nodes_depth_first`].
-#[derive(Debug)]
-pub struct ViewDepthFirst<'a> {
-    nodes: &'a imbl::OrdMap<compact_str::CompactString, Arc<Node>>,
-    stack: Vec<String>,
-}
-
-impl<'a> Iterator for ViewDepthFirst<'a> {
-    type Item = (String, &'a Node);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let path = self.stack.pop()?;
-            let key = if path.is_empty() { "/" } else { path.as_str() };
-            let Some(node) = self.nodes.get(key) else { continue };
-            let mut children: Vec<&str> = node.children.iter().collect();
-            children.sort_unstable_by(|a, b| b.cmp(a));
-            let parent = if path.is_empty() { "/" } else { path.as_str() };
-            self.stack.extend(children.into_iter().map(|child| join(parent, child)));
-            return Some((path, node));
-        }
     }
 }
 

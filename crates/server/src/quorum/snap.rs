@@ -149,11 +149,9 @@ mod tests {
         let loaded = deserialize_database(&bytes, 6).unwrap();
         assert_eq!(loaded.node_count(), tree.node_count());
         assert_eq!(loaded.digest(), tree.digest());
-        let children = |t: &DataTree, path: &str| {
-            let mut names: Vec<String> =
-                t.get_node(path).unwrap().children.iter().map(|n| n.to_string()).collect();
-            names.sort();
-            names
+        let children = |t: &DataTree, path: &str| -> Vec<String> {
+            assert_eq!(t.get_node(path).unwrap().child_count as usize, t.children(path).count());
+            t.children(path).map(str::to_owned).collect()
         };
         for path in ["/", "/a", "/a-b", "/a/b"] {
             assert_eq!(children(&loaded, path), children(&tree, path), "children of {path}");
