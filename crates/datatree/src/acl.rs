@@ -13,8 +13,18 @@ use std::sync::OnceLock;
 
 /// [ALL, world:anyone].
 pub fn open_acl_unsafe() -> &'static [Acl] {
-    static OPEN: OnceLock<Vec<Acl>> = OnceLock::new();
-    OPEN.get_or_init(|| vec![Acl::new(jute::consts::perms::ALL, "world", "anyone")])
+    &OPEN_ACL_UNSAFE.get_or_init(open_acl_unsafe_list)[..]
+}
+
+/// [`open_acl_unsafe`] as a shared handle.
+pub fn open_acl_unsafe_shared() -> std::sync::Arc<[Acl]> {
+    OPEN_ACL_UNSAFE.get_or_init(open_acl_unsafe_list).clone()
+}
+
+static OPEN_ACL_UNSAFE: OnceLock<std::sync::Arc<[Acl]>> = OnceLock::new();
+
+fn open_acl_unsafe_list() -> std::sync::Arc<[Acl]> {
+    std::sync::Arc::from([Acl::new(jute::consts::perms::ALL, "world", "anyone")])
 }
 
 /// Who is asking: the identities a session has acquired (`ip:<addr>` always, `digest:user:hash`

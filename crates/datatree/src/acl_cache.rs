@@ -3,14 +3,17 @@
 
 use jute::records::Acl;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Id meaning OPEN_ACL_UNSAFE without an entry in the map (the built-in nodes use it).
 pub const OPEN_ACL_UNSAFE_ID: i64 = -1;
 
+/// Each list is held once, shared by both maps and handed out to prep's pending changes
+/// ([`AclCache::shared`]) without copying its strings.
 #[derive(Debug, Clone, Default)]
 pub struct AclCache {
-    by_id: HashMap<i64, (Vec<Acl>, u64)>,
-    by_list: HashMap<Vec<Acl>, i64>,
+    by_id: HashMap<i64, (Arc<[Acl]>, u64)>,
+    by_list: HashMap<Arc<[Acl]>, i64>,
     next_id: i64,
 }
 
@@ -25,7 +28,15 @@ impl AclCache {
         if acl_id == OPEN_ACL_UNSAFE_ID {
             return crate::acl::open_acl_unsafe();
         }
-        self.by_id.get(&acl_id).map(|(list, _)| list.as_slice()).unwrap_or(&[])
+        self.by_id.get(&acl_id).map(|(list, _)| &**list).unwrap_or(&[])
+    }
+
+    /// [`AclCache::get`] as a shared handle.
+    pub fn shared(&self, acl_id: i64) -> Arc<[Acl]> {
+        if acl_id == OPEN_ACL_UNSAFE_ID {
+            return crate::acl::open_acl_unsafe_shared();
+        }
+        self.by_id.get(&acl_id).map_or_else(|| Arc::from([]), |(list, _)| list.clone())
     }
 
     /// Returns the id for `acl`, adding it (reference count 1) or bumping its count.
@@ -38,8 +49,9 @@ impl AclCache {
         }
         self.next_id += 1;
         let id = self.next_id;
-        self.by_id.insert(id, (acl.to_vec(), 1));
-        self.by_list.insert(acl.to_vec(), id);
+        let list: Arc<[Acl]> = Arc::from(acl);
+        self.by_id.insert(id, (list.clone(), 1));
+        self.by_list.insert(list, id);
         id
     }
 
@@ -60,8 +72,9 @@ impl AclCache {
     /// Loads one entry from a snapshot (references are counted afterwards with `add_reference`).
     pub fn insert_loaded(&mut self, acl_id: i64, acl: Vec<Acl>) {
         self.next_id = self.next_id.max(acl_id);
-        self.by_list.insert(acl.clone(), acl_id);
-        self.by_id.insert(acl_id, (acl, 0));
+        let list: Arc<[Acl]> = Arc::from(acl);
+        self.by_list.insert(list.clone(), acl_id);
+        self.by_id.insert(acl_id, (list, 0));
     }
 
     /// Counts one node referring to a loaded entry.
@@ -96,7 +109,7 @@ impl AclCache {
 
     /// Entries in id order, for snapshots.
     pub fn entries(&self) -> Vec<(i64, &[Acl])> {
-        let mut entries: Vec<_> = self.by_id.iter().map(|(id, (list, _))| (*id, list.as_slice())).collect();
+        let mut entries: Vec<_> = self.by_id.iter().map(|(id, (list, _))| (*id, &**list)).collect();
         entries.sort_by_key(|(id, _)| *id);
         entries
     }

@@ -75,6 +75,7 @@ use jute::txn::{
 use pending_digest::PendingDigest;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 /// Everything about the request that is not in its body.
 pub struct PrepContext<'a> {
@@ -281,7 +282,8 @@ mod pending_digest;
 pub struct PendingNode {
     pub stat: StatPersisted,
     pub child_count: i32,
-    pub acl: Vec<Acl>,
+    /// Shared with the tree's ACL cache or the txn's list: a pending change copies no strings.
+    pub acl: Arc<[Acl]>,
     pub data: Option<Bytes>,
 }
 
@@ -299,7 +301,7 @@ pub struct ChangeRecord {
 pub struct NodeView<'a> {
     pub stat: &'a StatPersisted,
     pub child_count: i32,
-    pub acl: &'a [Acl],
+    pub acl: Arc<[Acl]>,
     pub data: Option<Bytes>,
 }
 
@@ -309,7 +311,7 @@ impl NodeView<'_> {
         PendingNode {
             stat: self.stat.clone(),
             child_count: self.child_count,
-            acl: self.acl.to_vec(),
+            acl: self.acl.clone(),
             data: self.data.clone(),
         }
     }
@@ -396,7 +398,7 @@ impl PendingChanges {
             return Some(NodeView {
                 stat: &node.stat,
                 child_count: node.child_count,
-                acl: &node.acl,
+                acl: node.acl.clone(),
                 data: node.data.clone(),
             });
         }
@@ -404,7 +406,7 @@ impl PendingChanges {
         Some(NodeView {
             stat: &node.stat,
             child_count: node.num_children(),
-            acl: tree.node_acl(node),
+            acl: tree.acl_cache().shared(node.acl_id),
             data: node.data_bytes(),
         })
     }
@@ -728,7 +730,7 @@ impl Prep<'_, '_, '_> {
             ephemeral_owner,
             pzxid: zxid,
         };
-        self.record(&path, Some(PendingNode { stat, child_count: 0, acl, data }));
+        self.record(&path, Some(PendingNode { stat, child_count: 0, acl: acl.into(), data }));
         Ok(body)
     }
 
@@ -803,7 +805,7 @@ impl Prep<'_, '_, '_> {
         self.check_session(SessionCheck::Any)?;
         validate_full_path(&request.path)?;
         let node = self.pending.node(self.tree, &request.path).ok_or(Failure::Code(err::NO_NODE))?;
-        check_acl(node.acl, perms::READ, self.ctx.auth)?;
+        check_acl(&node.acl, perms::READ, self.ctx.auth)?;
         let version = check_and_increment_version(node.stat.version, request.version)?;
         Ok(TxnBody::Check(CheckVersionTxn { path: request.path.clone(), version }))
     }
