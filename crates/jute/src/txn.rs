@@ -213,18 +213,19 @@ impl TxnBody {
                 }
             }
             TxnBody::Error(t) => t.write(out),
+            // A MultiTxn (a vector of Txn {type, buffer}) written in place: each sub-txn goes
+            // straight into `out` and its buffer length is filled in after it, where building
+            // the MultiTxn grew and freed a buffer per sub-txn.
             TxnBody::Multi(txns) => {
-                let multi = MultiTxn {
-                    txns: txns
-                        .iter()
-                        .map(|sub| {
-                            let mut data = Vec::new();
-                            sub.write(&mut data);
-                            Txn { r#type: sub.txn_type(), data: Bytes::from(data) }
-                        })
-                        .collect(),
-                };
-                multi.write(out)
+                write_i32(out, txns.len());
+                for sub in txns {
+                    sub.txn_type().write(out);
+                    let length_at = out.len();
+                    out.extend_from_slice(&[0; 4]);
+                    sub.write(out);
+                    let length = out.len() - length_at - 4;
+                    out[length_at..length_at + 4].copy_from_slice(&as_i32(length).to_be_bytes());
+                }
             }
         }
     }
@@ -234,6 +235,15 @@ impl TxnBody {
         self.write(&mut out);
         out
     }
+}
+
+/// A length or count as jute writes it; values are bounded by the frame size, far below i32::MAX.
+fn as_i32(value: usize) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+fn write_i32(out: &mut Vec<u8>, value: usize) {
+    as_i32(value).write(out);
 }
 
 /// Creates logged before parentCVersion existed (CreateTxnV0) are still accepted.

@@ -189,6 +189,11 @@ proptest! {
 
     #[test]
     fn multi_txn_of_every_kind(subs in proptest::collection::vec(arb_txn_body_leaf(), 0..8)) {
+        // Written in place, a multi is byte for byte the MultiTxn record of its sub-txns.
+        let record = MultiTxn {
+            txns: subs.iter().map(|sub| Txn { r#type: sub.txn_type(), data: Bytes::from(sub.encode()) }).collect(),
+        };
+        prop_assert_eq!(TxnBody::Multi(subs.clone()).encode(), record.encode());
         check_txn_body(&TxnBody::Multi(subs))?;
     }
 }
