@@ -9,7 +9,7 @@ use base64::Engine as _;
 use jute::consts::err;
 use jute::records::{Acl, ClientInfo, Id};
 use sha1::{Digest as _, Sha1};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// [ALL, world:anyone].
 pub fn open_acl_unsafe() -> &'static [Acl] {
@@ -17,14 +17,14 @@ pub fn open_acl_unsafe() -> &'static [Acl] {
 }
 
 /// [`open_acl_unsafe`] as a shared handle.
-pub fn open_acl_unsafe_shared() -> std::sync::Arc<[Acl]> {
+pub fn open_acl_unsafe_shared() -> Arc<[Acl]> {
     OPEN_ACL_UNSAFE.get_or_init(open_acl_unsafe_list).clone()
 }
 
-static OPEN_ACL_UNSAFE: OnceLock<std::sync::Arc<[Acl]>> = OnceLock::new();
+static OPEN_ACL_UNSAFE: OnceLock<Arc<[Acl]>> = OnceLock::new();
 
-fn open_acl_unsafe_list() -> std::sync::Arc<[Acl]> {
-    std::sync::Arc::from([Acl::new(jute::consts::perms::ALL, "world", "anyone")])
+fn open_acl_unsafe_list() -> Arc<[Acl]> {
+    Arc::from([Acl::new(jute::consts::perms::ALL, "world", "anyone")])
 }
 
 /// Who is asking: the identities a session has acquired (`ip:<addr>` always, `digest:user:hash`

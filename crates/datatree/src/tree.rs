@@ -100,8 +100,9 @@ pub struct DataTree {
     /// whose trie nodes keep 32 inline slots however few are used: at 100k znodes that cost
     /// ~300 B per znode more. Each node is one shared allocation behind an 8-byte handle
     /// ([`Node`]), so a slot is a path and a pointer, not a whole znode; a frozen snapshot
-    /// shares the node and a change copies one node ([`Node::update`]). (imbl's `small-chunks` feature is no way out: it truncates the
-    /// HAMT hash to 8 bits, and lookups degrade into string compares.)
+    /// shares the node and a change copies one node ([`Node::update`]). (imbl's `small-chunks`
+    /// feature is no way out: it truncates the HAMT hash to 8 bits, and lookups degrade into
+    /// string compares.)
     ///
     /// Being ordered by path, the map also holds each node's children: the keys under
     /// `path + "/"` ([`DataTree::children`]).

@@ -175,9 +175,14 @@ impl Field for i64 {
     }
 }
 
-fn write_length(out: &mut Vec<u8>, length: usize) {
-    // Lengths come from values already bounded by the frame size; i32::MAX is never reached.
-    out.put_i32(i32::try_from(length).unwrap_or(i32::MAX));
+pub(crate) fn write_length(out: &mut Vec<u8>, length: usize) {
+    out.put_i32(length_field(length));
+}
+
+/// A length or count as jute stores it. Lengths come from values already bounded by the frame
+/// size; i32::MAX is never reached.
+pub(crate) fn length_field(length: usize) -> i32 {
+    i32::try_from(length).unwrap_or(i32::MAX)
 }
 
 /// ustring: null decodes as "".

@@ -99,7 +99,7 @@ jute_record! {
     }
 }
 
-use crate::archive::{Field, JuteError, Reader};
+use crate::archive::{length_field, write_length, Field, JuteError, Reader};
 use crate::consts::op;
 
 /// A txn record chosen by its header type: the body of a log entry or proposal.
@@ -217,14 +217,14 @@ impl TxnBody {
             // straight into `out` and its buffer length is filled in after it, where building
             // the MultiTxn grew and freed a buffer per sub-txn.
             TxnBody::Multi(txns) => {
-                write_i32(out, txns.len());
+                write_length(out, txns.len());
                 for sub in txns {
                     sub.txn_type().write(out);
                     let length_at = out.len();
                     out.extend_from_slice(&[0; 4]);
                     sub.write(out);
                     let length = out.len() - length_at - 4;
-                    out[length_at..length_at + 4].copy_from_slice(&as_i32(length).to_be_bytes());
+                    out[length_at..length_at + 4].copy_from_slice(&length_field(length).to_be_bytes());
                 }
             }
         }
@@ -235,15 +235,6 @@ impl TxnBody {
         self.write(&mut out);
         out
     }
-}
-
-/// A length or count as jute writes it; values are bounded by the frame size, far below i32::MAX.
-fn as_i32(value: usize) -> i32 {
-    i32::try_from(value).unwrap_or(i32::MAX)
-}
-
-fn write_i32(out: &mut Vec<u8>, value: usize) {
-    as_i32(value).write(out);
 }
 
 /// Creates logged before parentCVersion existed (CreateTxnV0) are still accepted.

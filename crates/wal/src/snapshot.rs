@@ -252,7 +252,7 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     let _ = mapping.advise(memmap2::Advice::Sequential);
     let bytes: &[u8] = &mapping;
     let started = Instant::now();
-    let mut reader = Reader::new(&bytes);
+    let mut reader = Reader::new(bytes);
     let at = |reader: &Reader<'_>| reader.position() as u64;
     let bad =
         |reader: &Reader<'_>, e: jute::JuteError| corrupt(path, reader.position() as u64, e.to_string());
