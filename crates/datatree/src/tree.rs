@@ -398,15 +398,15 @@ impl DataTree {
         events: &mut Vec<WatchNotification>,
     ) -> Result<Stat, i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
-        let parent_key = key(parent_path).to_owned();
-        if !self.nodes.contains_key(parent_key.as_str()) {
+        let parent_key = key(parent_path);
+        if !self.nodes.contains_key(parent_key) {
             return Err(err::NO_NODE);
         }
         let acl_id = self.acl_cache.add_usage(new.acl);
         if self.nodes.contains_key(path) {
             return Err(err::NODE_EXISTS);
         }
-        self.change_node(&parent_key, |parent| {
+        let parent_acl_id = self.change_node(parent_key, |parent| {
             let mut parent_cversion = new.parent_cversion;
             if parent_cversion == -1 {
                 parent_cversion = parent.stat.cversion.wrapping_add(1);
@@ -418,6 +418,7 @@ impl DataTree {
                 parent.stat.pzxid = context.zxid;
             }
             parent.child_count += 1;
+            parent.acl_id
         });
         let node = Node::new(
             new.data.as_deref(),
@@ -441,10 +442,9 @@ impl DataTree {
         self.nodes.insert(CompactString::from(path), node);
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
-        let parent_acl_id = self.lookup(&parent_key).map_or(OPEN_ACL_UNSAFE_ID, |parent| parent.acl_id);
-        let parent_acl = self.acl_cache.get(parent_acl_id).to_vec();
+        let parent_acl = self.acl_cache.shared(parent_acl_id.unwrap_or(OPEN_ACL_UNSAFE_ID));
         self.watches.trigger_data(event_type::NODE_CREATED, path, new.acl, events);
-        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, &parent_acl, events);
+        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, parent_key, &parent_acl, events);
         Ok(stat)
     }
 
@@ -453,21 +453,23 @@ impl DataTree {
     /// touched (clients see the delete through `2 * cversion - numChildren`).
     fn delete_node(&mut self, path: &str, zxid: i64, events: &mut Vec<WatchNotification>) -> Result<(), i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
-        let parent_key = key(parent_path).to_owned();
+        let parent_key = key(parent_path);
         let exists = self.nodes.contains_key(path);
-        self.change_node(&parent_key, |parent| {
-            if exists {
-                parent.child_count -= 1;
-            }
-            if zxid > parent.stat.pzxid {
-                parent.stat.pzxid = zxid;
-            }
-        })
-        .ok_or(err::NO_NODE)?;
+        let parent_acl_id = self
+            .change_node(parent_key, |parent| {
+                if exists {
+                    parent.child_count -= 1;
+                }
+                if zxid > parent.stat.pzxid {
+                    parent.stat.pzxid = zxid;
+                }
+                parent.acl_id
+            })
+            .ok_or(err::NO_NODE)?;
         let node = self.nodes.remove(path).ok_or(err::NO_NODE)?;
         // The ACLs gate the events; take them before the cache may drop the node's list.
-        let acl = self.acl_cache.get(node.acl_id).to_vec();
-        let parent_acl = self.lookup(&parent_key).map(|parent| self.acl_cache.get(parent.acl_id).to_vec());
+        let acl = self.acl_cache.shared(node.acl_id);
+        let parent_acl = self.acl_cache.shared(parent_acl_id);
         self.forget_node(path, &node);
         if node.child_count > 0 {
             // Java's prep never deletes a node with children; a log replayed over a fuzzy
@@ -477,8 +479,7 @@ impl DataTree {
         }
         self.quota_after_delete(parent_path, child, path, data_length(node.data()));
         self.watches.trigger_deleted(path, &acl, events);
-        let parent_acl = parent_acl.unwrap_or_default();
-        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, &parent_key, &parent_acl, events);
+        self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, parent_key, &parent_acl, events);
         Ok(())
     }
 

@@ -178,6 +178,33 @@ impl TxnBody {
     }
 
     /// The header type this body is logged with.
+    /// An upper bound of what [`TxnBody::write`] produces (its paths, data and ACLs plus an
+    /// allowance for the fixed fields), so a buffer sized by it does not grow while the txn is
+    /// written.
+    pub fn size_hint(&self) -> usize {
+        fn acl_bytes(acl: &[Acl]) -> usize {
+            acl.iter().map(|a| 16 + a.id.scheme.len() + a.id.id.len()).sum()
+        }
+        fn data_bytes(data: &Option<Bytes>) -> usize {
+            data.as_ref().map_or(0, Bytes::len)
+        }
+        let variable = match self {
+            TxnBody::Create(t) | TxnBody::Create2(t) => {
+                t.path.len() + data_bytes(&t.data) + acl_bytes(&t.acl)
+            }
+            TxnBody::CreateContainer(t) => t.path.len() + data_bytes(&t.data) + acl_bytes(&t.acl),
+            TxnBody::CreateTtl(t) => t.path.len() + data_bytes(&t.data) + acl_bytes(&t.acl),
+            TxnBody::Delete(t) | TxnBody::DeleteContainer(t) => t.path.len(),
+            TxnBody::SetData(t) | TxnBody::Reconfig(t) => t.path.len() + data_bytes(&t.data),
+            TxnBody::SetAcl(t) => t.path.len() + acl_bytes(&t.acl),
+            TxnBody::Check(t) => t.path.len(),
+            TxnBody::CloseSession(Some(t)) => t.paths2_delete.iter().map(|p| 4 + p.len()).sum(),
+            TxnBody::Multi(txns) => txns.iter().map(|t| 12 + t.size_hint()).sum(),
+            TxnBody::CreateSession(_) | TxnBody::CloseSession(None) | TxnBody::Error(_) => 0,
+        };
+        32 + variable
+    }
+
     pub fn txn_type(&self) -> i32 {
         match self {
             TxnBody::Create(_) => op::CREATE,

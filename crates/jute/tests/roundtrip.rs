@@ -248,6 +248,7 @@ fn every_op_result_kind_in_one_response() {
 fn check_txn_body(body: &TxnBody) -> Result<(), TestCaseError> {
     let bytes = body.encode();
     prop_assert_eq!(&TxnBody::decode(body.txn_type(), &bytes)?, body);
+    prop_assert!(body.size_hint() >= bytes.len(), "size hint {} < {}", body.size_hint(), bytes.len());
     let mut appended = vec![1u8];
     body.write(&mut appended);
     prop_assert_eq!(&appended[1..], &bytes[..]);

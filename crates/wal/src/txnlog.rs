@@ -55,7 +55,8 @@ pub fn padded_size(position: u64, file_size: u64, prealloc: u64) -> u64 {
 
 /// Serializes one entry's payload: TxnHeader, the txn record, the digest if any.
 pub fn encode_payload(header: &TxnHeader, body: &TxnBody, digest: Option<&TxnDigest>) -> Vec<u8> {
-    let mut payload = Vec::with_capacity(64);
+    // TxnHeader (28 bytes) and TxnDigest (12) around the body.
+    let mut payload = Vec::with_capacity(40 + body.size_hint());
     header.write(&mut payload);
     body.write(&mut payload);
     if let Some(digest) = digest {
