@@ -1,0 +1,77 @@
+"""benches/compare.py keeps working: its smoke plan runs both servers (standalone, the big-tree
+section at 300 znodes, a 3-node ensemble of each with an election) and every row of the table it
+writes carries a measurement. The figures themselves are not judged here (speed goals live in
+docs/PERFORMANCE.md, measured by the full plan); this catches the benchmark rotting: a crash, a
+server that no longer starts the way it is driven, a row that comes out empty."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+import zkharness as h
+
+COMPARE = h.REPO_ROOT / "benches" / "compare.py"
+LOADGEN = h.REPO_ROOT / "target" / "release" / "loadgen"
+
+# The table's rows in the smoke plan, by the start of their metric name.
+EXPECTED_ROWS = [
+    ("standalone", "RSS idle"),
+    ("standalone", "setdata 100 B (2x2) ops/s"),
+    ("standalone", "getdata 100 B (2x2) ops/s"),
+    ("standalone", "setdata p99 at"),
+    ("standalone", "getdata p99 at"),
+    ("standalone", "load 300 creates"),
+    ("standalone", "RSS with 300 znodes"),
+    ("standalone", "RSS after recovering 300 znodes"),
+    ("standalone", "recovery of 300 znodes"),
+    ("standalone", "newest snapshot size"),
+    ("standalone", "p99 with snapshot / p99 without"),
+    ("ensemble", "RSS idle, largest member"),
+    ("ensemble", "setdata 100 B (2x2) ops/s"),
+    ("ensemble", "getdata 100 B (2x2) ops/s"),
+    ("ensemble", "election after kill -9 of the leader"),
+]
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory):
+    if set(h.enabled_kinds()) != set(h.KINDS):
+        pytest.skip("compare.py drives both servers (FK_TEST_SERVERS=ferrokeeper,java)")
+    if not LOADGEN.exists():
+        pytest.skip(f"{LOADGEN} missing: cargo build --release")
+    workdir = tmp_path_factory.mktemp("compare")
+    # Below the ephemeral range, away from the fixed default a concurrent full run would use.
+    base = random.randrange(10_000, 20_000, 100)
+    run = subprocess.run(
+        [sys.executable, str(COMPARE), "--smoke", "--no-build", "--repeat", "2", "--base-port", str(base),
+         "--workdir", str(workdir)],
+        capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, f"compare.py failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    results = json.loads((workdir / "results.json").read_text())
+    return results, run.stdout
+
+
+def test_every_row_is_measured_for_both_servers(smoke_results):
+    results, _ = smoke_results
+    rows = results["rows"]
+    for section, prefix in EXPECTED_ROWS:
+        matching = [r for r in rows if r["section"] == section and r["metric"].startswith(prefix)]
+        assert matching, f"no row {section} | {prefix}...; rows: {[r['metric'] for r in rows]}"
+    for row in rows:
+        for kind in ("java", "ferrokeeper"):
+            value = row[kind]
+            assert isinstance(value, (int, float)) and value > 0, f"{row['metric']}: {kind} = {value!r}"
+        assert row["ratio"] == pytest.approx(row["ferrokeeper"] / row["java"]), row
+
+
+def test_the_table_names_its_conditions(smoke_results):
+    results, stdout = smoke_results
+    assert "plan 'smoke'" in results["header"] and "best of 2" in results["header"]
+    # The printed table is the markdown docs/PERFORMANCE.md carries: one line per row.
+    table_lines = [line for line in stdout.splitlines() if line.startswith("| ")]
+    assert len(table_lines) == len(results["rows"]) + 1, stdout[-2000:]
