@@ -1,7 +1,7 @@
 //! Building an imbl B-tree map with full leaves.
 //!
-//! A leaf costs its 64 slots whatever it holds (32 bytes a slot in the node map), so how full the
-//! leaves are is most of what the map costs beyond the nodes. Stock imbl splits a full leaf in
+//! A leaf costs its 64 slots whatever it holds (8 bytes a slot in the node map, which is keyed by
+//! the node itself), so how full the leaves are is most of what the map costs beyond the nodes. Stock imbl splits a full leaf in
 //! the middle, which leaves every leaf half full after ascending inserts; the imbl this workspace
 //! builds (vendor/imbl) splits a full leaf where the new key goes and leaves it whole when the
 //! key goes past its end, so ascending inserts fill every leaf. A snapshot load's map is put

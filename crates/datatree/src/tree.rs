@@ -10,7 +10,6 @@ use crate::acl_cache::{AclCache, OPEN_ACL_UNSAFE_ID};
 use crate::node::{EphemeralKind, Node, NodeHead, CONTAINER_EPHEMERAL_OWNER};
 use crate::watch::{WatchManager, WatchNotification};
 use bytes::Bytes;
-use compact_str::CompactString;
 use jute::consts::{err, event_type, op, perms};
 use jute::records::{Acl, Stat, StatPersisted};
 use jute::request::OpResult;
@@ -19,14 +18,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 mod children;
 pub mod digest;
+mod node_map;
 pub mod quota;
 pub mod snapshot;
 
 pub(crate) use children::descendants;
 pub use children::Children;
-
-/// Every znode by full path; see [`DataTree`].
-pub(crate) type NodeMap = imbl::OrdMap<CompactString, Node>;
+pub(crate) use node_map::NodeMap;
 
 /// `/zookeeper`, the built-in subtree.
 pub const ZOOKEEPER_PATH: &str = "/zookeeper";
@@ -99,10 +97,10 @@ pub struct DataTree {
     /// A B-tree (leaves of up to 64 entries, at least half full) rather than imbl's HashMap,
     /// whose trie nodes keep 32 inline slots however few are used: at 100k znodes that cost
     /// ~300 B per znode more. Each node is one shared allocation behind an 8-byte handle
-    /// ([`Node`]), so a slot is a path and a pointer, not a whole znode; a frozen snapshot
-    /// shares the node and a change copies one node ([`Node::update`]). (imbl's `small-chunks`
-    /// feature is no way out: it truncates the HAMT hash to 8 bits, and lookups degrade into
-    /// string compares.)
+    /// ([`Node`]) that holds its path too, and the map is keyed by the node ([`NodeMap`]), so a
+    /// slot is one pointer, not a whole znode; a frozen snapshot shares the node and a change
+    /// copies one node ([`Node::update`]). (imbl's `small-chunks` feature is no way out: it
+    /// truncates the HAMT hash to 8 bits, and lookups degrade into string compares.)
     ///
     /// Being ordered by path, the map also holds each node's children: the keys under
     /// `path + "/"` ([`DataTree::children`]).
@@ -137,7 +135,7 @@ pub struct DataTree {
     /// leaves ([`crate::dense`]). Inserting them one by one in that order would leave every
     /// leaf half full. None otherwise, and from the first path out of order on (a Java
     /// snapshot lists children in hash order): the nodes then go into `nodes` directly.
-    pub(crate) loading_sorted: Option<Vec<(CompactString, Node)>>,
+    pub(crate) loading_sorted: Option<Vec<Node>>,
 }
 
 /// Who and when, from the txn header.
@@ -160,7 +158,7 @@ impl DataTree {
     /// 1, and aversion -1), as Java's DataTree constructor builds them.
     pub fn new() -> DataTree {
         let mut tree = DataTree {
-            nodes: imbl::OrdMap::new(),
+            nodes: NodeMap::default(),
             acl_cache: AclCache::new(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -176,13 +174,14 @@ impl DataTree {
             loading_parent: None,
             loading_sorted: None,
         };
-        let builtin = |acl_id| Node::new(Some(&[]), acl_id, StatPersisted::default());
-        tree.nodes.insert("/".into(), builtin(OPEN_ACL_UNSAFE_ID));
-        tree.nodes.insert(ZOOKEEPER_PATH.into(), builtin(OPEN_ACL_UNSAFE_ID));
-        tree.nodes.insert(QUOTA_PATH.into(), builtin(OPEN_ACL_UNSAFE_ID));
-        let mut config = builtin(tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]));
+        let builtin = |path, acl_id| Node::new(path, Some(&[]), acl_id, StatPersisted::default());
+        tree.nodes.insert(builtin("/", OPEN_ACL_UNSAFE_ID));
+        tree.nodes.insert(builtin(ZOOKEEPER_PATH, OPEN_ACL_UNSAFE_ID));
+        tree.nodes.insert(builtin(QUOTA_PATH, OPEN_ACL_UNSAFE_ID));
+        let config_acl = tree.acl_cache.add_usage(&[Acl::new(perms::READ, "world", "anyone")]);
+        let mut config = builtin(CONFIG_PATH, config_acl);
         config.update(|head| head.stat.aversion = -1);
-        tree.nodes.insert(CONFIG_PATH.into(), config);
+        tree.nodes.insert(config);
         tree.update_node("/", |root| root.child_count = 1);
         tree.update_node(ZOOKEEPER_PATH, |zookeeper| zookeeper.child_count = 2);
         tree.recount_data_size();
@@ -421,6 +420,7 @@ impl DataTree {
             parent.acl_id
         });
         let node = Node::new(
+            path,
             new.data.as_deref(),
             acl_id,
             StatPersisted {
@@ -439,7 +439,7 @@ impl DataTree {
         let stat = node.client_stat();
         let data_len = data_length(node.data());
         self.digest_add(path, &node);
-        self.nodes.insert(CompactString::from(path), node);
+        self.nodes.insert(node);
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
         let parent_acl = self.acl_cache.shared(parent_acl_id.unwrap_or(OPEN_ACL_UNSAFE_ID));
@@ -506,11 +506,11 @@ impl DataTree {
 
     /// Removes every node below `path`.
     fn drop_subtree(&mut self, path: &str) {
-        let below: Vec<CompactString> =
-            children::descendants(&self.nodes, path).map(|(below, _)| CompactString::from(below)).collect();
+        // The nodes themselves name the paths (a clone shares the node).
+        let below: Vec<Node> = children::descendants(&self.nodes, path).cloned().collect();
         for below in below {
-            if let Some(node) = self.nodes.remove(below.as_str()) {
-                self.forget_node(&below, &node);
+            if let Some(node) = self.nodes.remove(below.path()) {
+                self.forget_node(below.path(), &node);
             }
         }
     }
@@ -626,7 +626,7 @@ impl DataTree {
     fn recount_data_size(&mut self) {
         self.untracked_data_size = 0;
         self.root_alias_size = self.nodes.get("/").map_or(0, |root| node_size("", root.data()));
-        self.data_size = self.nodes.iter().map(|(path, node)| node_size(path, node.data())).sum::<i64>()
+        self.data_size = self.nodes.iter().map(|node| node_size(node.path(), node.data())).sum::<i64>()
             + self.root_alias_size;
     }
 
@@ -719,7 +719,8 @@ impl DataTree {
         }
         let mut acl_users: HashMap<i64, u64> = HashMap::new();
         let mut child_counts: HashMap<&str, u32> = HashMap::new();
-        for (path, node) in &self.nodes {
+        for node in self.nodes.iter() {
+            let path = node.path();
             *acl_users.entry(node.acl_id).or_default() += 1;
             if path == "/" {
                 continue;
@@ -731,18 +732,19 @@ impl DataTree {
             *child_counts.entry(key(parent)).or_default() += 1;
             let registered = match EphemeralKind::of(node.stat.ephemeral_owner) {
                 EphemeralKind::Persistent => true,
-                EphemeralKind::Container => self.containers.contains(path.as_str()),
-                EphemeralKind::Ttl(_) => self.ttls.contains(path.as_str()),
+                EphemeralKind::Container => self.containers.contains(path),
+                EphemeralKind::Ttl(_) => self.ttls.contains(path),
                 EphemeralKind::Session(owner) => {
-                    self.ephemerals.get(&owner).is_some_and(|paths| paths.contains(path.as_str()))
+                    self.ephemerals.get(&owner).is_some_and(|paths| paths.contains(path))
                 }
             };
             if !registered {
                 return Err(format!("{path} is missing from its kind's registry"));
             }
         }
-        for (path, node) in &self.nodes {
-            let counted = child_counts.get(path.as_str()).copied().unwrap_or(0);
+        for node in self.nodes.iter() {
+            let path = node.path();
+            let counted = child_counts.get(path).copied().unwrap_or(0);
             if node.child_count != counted {
                 return Err(format!("{path} counts {} children but has {counted}", node.child_count));
             }
@@ -794,7 +796,7 @@ impl DataTree {
     /// it was at the last full recount (Java's `""` alias entry; later changes to the root's
     /// data move the cached size once, not twice).
     fn expected_incremental_data_size(&self) -> i64 {
-        self.nodes.iter().map(|(path, node)| node_size(path, node.data())).sum::<i64>() + self.root_alias_size
+        self.nodes.iter().map(|node| node_size(node.path(), node.data())).sum::<i64>() + self.root_alias_size
             - self.untracked_data_size
     }
 
@@ -846,15 +848,15 @@ impl DataTree {
         }
         self.acl_cache.add_reference(acl_id);
         let owner = stat.ephemeral_owner;
-        let node = Node::new(data, acl_id, stat);
+        let node = Node::new(path, data, acl_id, stat);
         self.digest_add(path, &node);
         if let Some(sorted) = self.loading_sorted.as_mut() {
             let ascending = match sorted.last() {
-                Some((last, _)) => last.as_str() < path,
+                Some(last) => last.path() < path,
                 None => true,
             };
             if ascending {
-                sorted.push((CompactString::from(path), node));
+                sorted.push(node);
                 self.count_loaded_child(path, owner);
                 return Ok(());
             }
@@ -863,7 +865,7 @@ impl DataTree {
         // One descent of the map per node: a path a snapshot lists twice is rare enough to be
         // fixed up after the insert (the later copy wins, keeping the children counted so far;
         // the parent counts it once).
-        match self.nodes.insert(CompactString::from(path), node) {
+        match self.nodes.insert(node) {
             Some(old) => {
                 self.digest_remove(path, &old);
                 if old.child_count > 0 {
@@ -913,8 +915,8 @@ impl DataTree {
         let add = |parent: &mut NodeHead| parent.child_count += count;
         match self.loading_sorted.as_mut() {
             Some(sorted) => {
-                if let Ok(at) = sorted.binary_search_by(|(path, _)| path.as_str().cmp(&parent_path)) {
-                    sorted[at].1.update(add);
+                if let Ok(at) = sorted.binary_search_by(|node| node.path().cmp(&parent_path)) {
+                    sorted[at].update(add);
                 }
             }
             None => {
@@ -926,7 +928,7 @@ impl DataTree {
     /// Whether a node at tree key `path` has been loaded.
     fn loaded_contains(&self, path: &str) -> bool {
         match &self.loading_sorted {
-            Some(sorted) => sorted.binary_search_by(|(loaded, _)| loaded.as_str().cmp(path)).is_ok(),
+            Some(sorted) => sorted.binary_search_by(|loaded| loaded.path().cmp(path)).is_ok(),
             None => self.nodes.contains_key(path),
         }
     }
@@ -936,7 +938,7 @@ impl DataTree {
         if let Some(sorted) = self.loading_sorted.take() {
             // Nothing else is in the map during a load: begin_load cleared it.
             debug_assert!(self.nodes.is_empty());
-            self.nodes = crate::dense::ord_map(sorted);
+            self.nodes = NodeMap::from_sorted(sorted);
         }
     }
 

@@ -5,14 +5,9 @@
 //! no child names of their own (only [`crate::Node::child_count`]): each name is stored once, in
 //! its path.
 
+use super::node_map::KeysFrom;
 use super::{key, NodeMap};
 use crate::Node;
-use compact_str::CompactString;
-use imbl::shared_ptr::DefaultSharedPtr;
-use std::ops::Bound;
-
-/// The map's entries from a key on.
-type KeysFrom<'a> = imbl::ordmap::RangedIter<'a, CompactString, Node, DefaultSharedPtr>;
 
 /// The names of a node's children in byte order, as getChildren returns them
 /// ([`super::DataTree::children`]).
@@ -32,7 +27,7 @@ impl<'a> Children<'a> {
     /// The children of `parent` (`""` is the root, as in Java); none if it does not exist.
     pub(crate) fn of(nodes: &'a NodeMap, parent: &str) -> Children<'a> {
         let prefix = subtree_prefix(parent);
-        let keys = Some(range_from(nodes, &prefix));
+        let keys = Some(nodes.range_from(&prefix));
         Children { nodes, prefix, keys }
     }
 }
@@ -42,7 +37,8 @@ impl<'a> Iterator for Children<'a> {
 
     fn next(&mut self) -> Option<&'a str> {
         loop {
-            let (path, _) = self.keys.as_mut()?.next()?;
+            let (keyed, ()) = self.keys.as_mut()?.next()?;
+            let path = keyed.0.path();
             let Some(rest) = path.strip_prefix(self.prefix.as_str()) else {
                 self.keys = None;
                 return None;
@@ -52,7 +48,7 @@ impl<'a> Iterator for Children<'a> {
                     let mut after_subtree = String::with_capacity(self.prefix.len() + slash + 1);
                     after_subtree.push_str(&path[..self.prefix.len() + slash]);
                     after_subtree.push('0');
-                    self.keys = Some(range_from(self.nodes, &after_subtree));
+                    self.keys = Some(self.nodes.range_from(&after_subtree));
                 }
                 // The root's own key `/` under the root's prefix `/`.
                 None if rest.is_empty() => {}
@@ -68,17 +64,15 @@ impl std::fmt::Debug for Children<'_> {
     }
 }
 
-/// Every node strictly below `path` (`""` is the root), with its full path, in path order.
-pub(crate) fn descendants<'a>(
-    nodes: &'a NodeMap,
-    path: &str,
-) -> impl Iterator<Item = (&'a str, &'a Node)> + 'a {
+/// Every node strictly below `path` (`""` is the root), in path order.
+pub(crate) fn descendants<'a>(nodes: &'a NodeMap, path: &str) -> impl Iterator<Item = &'a Node> + 'a {
     let prefix = subtree_prefix(path);
-    range_from(nodes, &prefix)
-        .take_while(move |(below, _)| below.starts_with(prefix.as_str()))
+    nodes
+        .range_from(&prefix)
+        .map(|(keyed, ())| &keyed.0)
+        .take_while(move |below| below.path().starts_with(prefix.as_str()))
         // The root's own key `/` starts with the root's prefix `/`.
-        .filter(|(below, _)| below.as_str() != "/")
-        .map(|(below, node)| (below.as_str(), node))
+        .filter(|below| below.path() != "/")
 }
 
 /// What every path below `path` starts with: `path + "/"`, or `/` for the root.
@@ -87,8 +81,4 @@ fn subtree_prefix(path: &str) -> String {
         "/" => "/".to_owned(),
         parent => format!("{parent}/"),
     }
-}
-
-fn range_from<'a>(nodes: &'a NodeMap, start: &str) -> KeysFrom<'a> {
-    nodes.range::<_, str>((Bound::Included(start), Bound::Unbounded))
 }

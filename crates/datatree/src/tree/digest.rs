@@ -52,7 +52,7 @@ impl DataTree {
 
     /// The digest recomputed from every node (for checks).
     pub(super) fn recomputed_digest(&self) -> i64 {
-        self.nodes.iter().fold(0i64, |sum, (path, node)| sum.wrapping_add(digest_of(path, node)))
+        self.nodes.iter().fold(0i64, |sum, node| sum.wrapping_add(digest_of(node.path(), node)))
     }
 
     /// Runs `change` on the head of the node at `path` (if any), keeping the digest in step.

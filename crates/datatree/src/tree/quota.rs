@@ -237,7 +237,7 @@ impl DataTree {
     fn recount_quota(&mut self, path: &str) {
         // A missing node counts nothing, and its stats node is still rewritten (Java's getCounts).
         let top = self.nodes.get(key(path));
-        let below = super::descendants(&self.nodes, path).map(|(_, node)| node);
+        let below = super::descendants(&self.nodes, path);
         let (mut count, mut bytes) = (0i64, 0i64);
         for node in top.into_iter().chain(below) {
             count += 1;
@@ -262,8 +262,11 @@ impl DataTree {
         self.quota_trie.clear();
         let suffix = format!("/{LIMIT_NODE}");
         let limits: Vec<String> = super::descendants(&self.nodes, QUOTA_PATH)
-            .filter(|(path, node)| node.child_count == 0 && path.ends_with(&suffix))
-            .filter_map(|(path, _)| path.find(&suffix).map(|end| path[QUOTA_PATH.len()..end].to_owned()))
+            .filter(|node| node.child_count == 0 && node.path().ends_with(&suffix))
+            .filter_map(|node| {
+                let path = node.path();
+                path.find(&suffix).map(|end| path[QUOTA_PATH.len()..end].to_owned())
+            })
             .collect();
         for quota_path in limits {
             self.recount_quota(&quota_path);

@@ -87,13 +87,16 @@ impl SnapshotView {
     /// come before its children; Java itself writes children in hash order), at a fraction of
     /// [`SnapshotView::nodes_depth_first`]'s cost: no per-node lookup, sort or path built.
     pub fn nodes_parent_first(&self) -> impl Iterator<Item = (&str, &Node)> + '_ {
-        self.nodes.iter().map(|(path, node)| (if path == "/" { "" } else { path.as_str() }, node))
+        self.nodes.iter().map(|node| match node.path() {
+            "/" => ("", node),
+            path => (path, node),
+        })
     }
 
     /// Sessions owning ephemerals in the view, for checks.
     pub fn ephemeral_owners(&self) -> BTreeSet<i64> {
         self.nodes
-            .values()
+            .iter()
             .filter_map(|node| match EphemeralKind::of(node.stat.ephemeral_owner) {
                 EphemeralKind::Session(owner) => Some(owner),
                 _ => None,

@@ -624,7 +624,7 @@ impl<K: Ord + Clone, V: Clone> Leaf<K, V> {
 }
 
 impl<K: Ord + Clone, V: Clone, P: SharedPointerKind> Branch<K, V, P> {
-    pub(crate) fn lookup_mut<BK>(&mut self, key: &BK) -> Option<(&K, &mut V)>
+    pub(crate) fn lookup_mut<BK>(&mut self, key: &BK) -> Option<(&mut K, &mut V)>
     where
         BK: Ord + ?Sized,
         K: Borrow<BK>,
@@ -644,19 +644,20 @@ impl<K: Ord + Clone, V: Clone, P: SharedPointerKind> Branch<K, V, P> {
 }
 
 impl<K: Ord + Clone, V: Clone> Leaf<K, V> {
-    pub(crate) fn lookup_mut<BK>(&mut self, key: &BK) -> Option<(&K, &mut V)>
+    pub(crate) fn lookup_mut<BK>(&mut self, key: &BK) -> Option<(&mut K, &mut V)>
     where
         BK: Ord + ?Sized,
         K: Borrow<BK>,
     {
         let keys = &mut self.keys;
         let i = keys.binary_search_by(|(k, _)| k.borrow().cmp(key)).ok()?;
-        keys.get_mut(i).map(|(k, v)| (&*k, v))
+        // ferrokeeper patch: the key mutable too, for OrdMap::get_key_mut.
+        keys.get_mut(i).map(|(k, v)| (k, v))
     }
 }
 
 impl<K: Ord + Clone, V: Clone, P: SharedPointerKind> Node<K, V, P> {
-    pub(crate) fn lookup_mut<BK>(&mut self, key: &BK) -> Option<(&K, &mut V)>
+    pub(crate) fn lookup_mut<BK>(&mut self, key: &BK) -> Option<(&mut K, &mut V)>
     where
         BK: Ord + ?Sized,
         K: Borrow<BK>,

@@ -614,7 +614,26 @@ where
         BK: Ord + ?Sized,
         K: Borrow<BK>,
     {
-        self.root.as_mut()?.lookup_mut(key)
+        self.root.as_mut()?.lookup_mut(key).map(|(k, v)| (&*k, v))
+    }
+
+    /// Get a mutable reference to the key equal to `key` as the map stores it, for a key type
+    /// that carries more than its ordering (ferrokeeper patch: a key that is the whole entry).
+    /// Copies the parts of the tree shared with other maps on the way down, as
+    /// [`get_mut`](Self::get_mut) does.
+    ///
+    /// The caller must not change how the key orders against the others (nor its equality):
+    /// the map would no longer find it, or find it out of place. Branch separators are clones
+    /// of leaf keys taken when the leaves split, and are not updated.
+    ///
+    /// Time: O(log n)
+    #[must_use]
+    pub fn get_key_mut<BK>(&mut self, key: &BK) -> Option<&mut K>
+    where
+        BK: Ord + ?Sized,
+        K: Borrow<BK>,
+    {
+        self.root.as_mut()?.lookup_mut(key).map(|(k, _)| k)
     }
 
     /// Get the closest smaller entry in a map to a given key
@@ -644,7 +663,7 @@ where
     {
         let prev = self.get_prev(key)?.0.clone();
         let root = self.root.as_mut()?;
-        root.lookup_mut(prev.borrow())
+        root.lookup_mut(prev.borrow()).map(|(k, v)| (&*k, v))
     }
 
     /// Get the closest larger entry in a map to a given key
@@ -674,7 +693,7 @@ where
     {
         let next = self.get_next(key)?.0.clone();
         let root = self.root.as_mut()?;
-        root.lookup_mut(next.borrow())
+        root.lookup_mut(next.borrow()).map(|(k, v)| (&*k, v))
     }
 
     /// Insert a key/value mapping into a map.
@@ -715,9 +734,10 @@ where
     /// safely copied before mutating.
     ///
     /// If the map already has a mapping for the given key, the
-    /// previous key and value are overwritten and returned.
+    /// previous key and value are overwritten and returned (ferrokeeper patch: public, for a
+    /// key that carries more than its ordering).
     #[inline]
-    pub(crate) fn insert_key_value(&mut self, key: K, value: V) -> Option<(K, V)> {
+    pub fn insert_key_value(&mut self, key: K, value: V) -> Option<(K, V)> {
         let root = self.root.get_or_insert_with(Node::default);
         match root.insert(key, value) {
             InsertAction::Replaced(old_key, old_value) => return Some((old_key, old_value)),
