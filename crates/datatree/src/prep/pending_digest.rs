@@ -20,7 +20,7 @@
 
 use crate::node::{EphemeralKind, CONTAINER_EPHEMERAL_OWNER};
 use crate::tree::digest::{node_digest, DIGEST_VERSION};
-use crate::tree::{join, key, parent_and_child};
+use crate::tree::{key, parent_and_child};
 use crate::DataTree;
 use bytes::Bytes;
 use jute::consts::{err, op};
@@ -254,10 +254,10 @@ impl TxnStep<'_> {
         owner: i64,
         parent_cversion: i32,
     ) -> Result<(), i32> {
-        let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
+        let (parent_path, _) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path);
         let mut parent = self.current(parent_key).ok_or(err::NO_NODE)?;
-        if self.exists(&join(parent_key, child)) {
+        if self.exists(path) {
             return Err(err::NODE_EXISTS);
         }
         let parent_cversion =
@@ -285,10 +285,10 @@ impl TxnStep<'_> {
 
     /// `DataTree::delete_node`: the parent's pzxid moves even when the child is gone.
     fn delete_node(&mut self, path: &str) -> Result<(), Unmodelled> {
-        let Some((parent_path, child)) = parent_and_child(path) else { return Ok(()) };
+        let Some((parent_path, _)) = parent_and_child(path) else { return Ok(()) };
         let parent_key = key(parent_path);
         let Some(mut parent) = self.current(parent_key) else { return Ok(()) };
-        if self.exists(&join(parent_key, child)) {
+        if self.exists(path) {
             parent.child_count = parent.child_count.saturating_sub(1);
         }
         if self.zxid > parent.stat.pzxid {
