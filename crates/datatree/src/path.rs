@@ -82,18 +82,29 @@ pub fn validate_path(path: &str) -> Result<(), PathError> {
     if path.ends_with('/') {
         return Err(PathError::TrailingSlash);
     }
-    let units: Vec<u16> = path.encode_utf16().collect();
+    // An ASCII path's bytes are its UTF-16 units: checked in place, without a copy.
+    if path.is_ascii() {
+        check_units(path, path.as_bytes())
+    } else {
+        check_units(path, &path.encode_utf16().collect::<Vec<u16>>())
+    }
+}
+
+/// The character rules over `path`'s UTF-16 code units (`units`; bytes for an ASCII path).
+fn check_units<U: Copy + Into<u16>>(path: &str, units: &[U]) -> Result<(), PathError> {
+    let unit_at = |i: usize| -> u16 { units[i].into() };
     let fail = |reason, index| Err(PathError::Invalid { path: path.to_owned(), reason, index });
     // A component is `.` or `..` when the dot run starts after a `/` and ends at `/` or the end.
-    let component_ends_after = |i: usize| i + 1 == units.len() || units[i + 1] == SLASH;
+    let component_ends_after = |i: usize| i + 1 == units.len() || unit_at(i + 1) == SLASH;
     let mut previous = SLASH;
-    for (i, &unit) in units.iter().enumerate().skip(1) {
+    for i in 1..units.len() {
+        let unit = unit_at(i);
         if unit == 0 {
             return fail(InvalidReason::NullCharacter, i);
         } else if unit == SLASH && previous == SLASH {
             return fail(InvalidReason::EmptyNodeName, i);
         } else if unit == DOT && previous == DOT {
-            if units[i - 2] == SLASH && component_ends_after(i) {
+            if unit_at(i - 2) == SLASH && component_ends_after(i) {
                 return fail(InvalidReason::RelativePath, i);
             }
         } else if unit == DOT {
@@ -150,6 +161,23 @@ mod tests {
             validate_path("/a//b").unwrap_err().to_string(),
             "Invalid path string \"/a//b\" caused by empty node name specified @3"
         );
+    }
+
+    #[test]
+    fn ascii_paths_checked_in_place_match_the_utf16_check() {
+        let alphabet = ['/', '.', 'a', 'Z', '0', '\u{0}', '\u{1}', '\u{1f}', '\u{7f}', '-', '_', ' '];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 2 + (seed % 9) as usize;
+            let path: String = std::iter::once('/')
+                .chain((1..len).map(|i| alphabet[((seed >> (i * 4)) % alphabet.len() as u64) as usize]))
+                .collect();
+            let units: Vec<u16> = path.encode_utf16().collect();
+            assert_eq!(check_units(&path, path.as_bytes()), check_units(&path, &units), "{path:?}");
+        }
     }
 
     #[test]

@@ -120,31 +120,17 @@ impl Ready {
         waiting: impl DoubleEndedIterator<Item = &'a mut Waiting>,
     ) -> Vec<Outgoing> {
         let mut early = std::mem::take(&mut self.early);
-        if early.is_empty() {
-            return early;
-        }
-        let mut peers: Vec<Sid> = early.iter().map(|outgoing| outgoing.to).collect();
-        peers.sort_unstable();
-        peers.dedup();
+        // Newest batch first: a peer's messages join the newest batch bound to it, and once
+        // moved there no older batch sees them.
         for batch in waiting.rev() {
-            if peers.is_empty() {
+            if early.is_empty() {
                 break;
             }
-            let held_for: Vec<Sid> =
-                peers.iter().copied().filter(|peer| batch.bound.contains(peer)).collect();
-            if held_for.is_empty() {
+            if batch.bound.is_empty() {
                 continue;
             }
-            peers.retain(|peer| !held_for.contains(peer));
-            let mut free = Vec::with_capacity(early.len());
-            for outgoing in early {
-                if held_for.contains(&outgoing.to) {
-                    batch.ready.messages.push(outgoing);
-                } else {
-                    free.push(outgoing);
-                }
-            }
-            early = free;
+            let held = early.extract_if(.., |outgoing| batch.bound.binary_search(&outgoing.to).is_ok());
+            batch.ready.messages.extend(held);
         }
         early
     }
