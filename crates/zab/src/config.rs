@@ -29,8 +29,9 @@ pub struct Config {
     /// `snapshotSizeFactor >= 0`: whether the leader may DIFF from its txn log beyond the
     /// committed log (the log size limit is not modelled: the whole retained history qualifies).
     pub txn_log_sync: bool,
-    /// How long a learner retries connecting to the leader it elected before electing again
-    /// (Java: 5 attempts, 1 s apart, bounded by initLimit).
+    /// The pause between a learner's attempts to connect to the leader it elected (Java 3.8:
+    /// `zookeeper.leaderConnectDelayDuringRetryMs`, 100 ms; 1 s before 3.6). After five refused
+    /// attempts, or initLimit, it elects again.
     pub connect_retry_ms: u64,
     /// The config text sent in notifications and NEWLEADER (`server.N=…\nversion=…`).
     pub config_text: Bytes,

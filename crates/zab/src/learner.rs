@@ -7,6 +7,10 @@ use crate::ready::{Event, Persist, Ready};
 use crate::state::ZabState;
 use crate::zxid::{Sid, Zxid};
 
+/// Connection attempts before a learner gives up on the leader it elected and elects again
+/// (Java's `Learner.connectToLeader`: five tries, within initLimit).
+const LEADER_CONNECT_TRIES: u32 = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// The leader refused the connection; retry at `retry_at_ms`.
@@ -33,6 +37,8 @@ pub struct Learner {
     leader: Sid,
     observer: bool,
     stage: Stage,
+    /// Connections tried so far (the first FOLLOWERINFO's included).
+    connect_attempts: u32,
     started_ms: u64,
     last_heard_ms: u64,
     new_epoch: u32,
@@ -58,6 +64,7 @@ impl Learner {
             leader,
             observer,
             stage: Stage::WaitingForLeaderInfo,
+            connect_attempts: 1,
             started_ms: now_ms,
             last_heard_ms: now_ms,
             new_epoch: 0,
@@ -119,6 +126,7 @@ impl Learner {
                 }
                 if now_ms >= retry_at_ms {
                     self.last_heard_ms = now_ms;
+                    self.connect_attempts += 1;
                     self.register(config, zab, out);
                 }
                 Ok(())
@@ -133,7 +141,14 @@ impl Learner {
     /// The quorum connection to the leader broke.
     pub(crate) fn disconnected(&mut self, config: &Config, now_ms: u64) -> Outcome {
         if self.stage == Stage::WaitingForLeaderInfo {
-            // Connection refused or dropped before the leader answered: Java retries connecting.
+            // Connection refused or dropped before the leader answered: Java retries connecting,
+            // a few times.
+            if self.connect_attempts >= LEADER_CONNECT_TRIES {
+                return Err(LeaderLost(format!(
+                    "could not connect to the leader in {} attempts",
+                    self.connect_attempts
+                )));
+            }
             self.stage = Stage::Connecting { retry_at_ms: now_ms + config.connect_retry_ms };
             return Ok(());
         }

@@ -304,3 +304,63 @@ fn a_newleader_ack_from_a_learner_that_disconnected_does_not_count_toward_establ
     assert!(!out.events.contains(&Event::Established { epoch: 2 }), "only the leader and 2 acked and stayed");
     assert_eq!(leader.established_epoch(), None);
 }
+
+#[test]
+fn a_learner_refused_by_its_leader_tries_five_times_100_ms_apart_then_elects_again() {
+    let mut learner_config = config(1);
+    learner_config.connect_retry_ms = 100;
+    let restored =
+        Restored { accepted_epoch: 1, current_epoch: 1, snapshot_zxid: Zxid::ZERO, log: txns(1, 1) };
+    let (mut learner, _) = Node::new(learner_config, restored, 0);
+    let vote = Vote { leader: 3, zxid: 1 << 40, peer_epoch: 99 };
+    for peer in [2, 3] {
+        let n = Notification { state: ServerState::Looking, vote, election_epoch: 1, version: 2 };
+        learner.step(1, peer, Message::Election(n));
+    }
+    let registers = |out: &Ready| {
+        quorum(out)
+            .iter()
+            .filter(|(to, m)| *to == 3 && matches!(m, QuorumMessage::FollowerInfo { .. }))
+            .count()
+    };
+    let out = learner.tick(1_000);
+    assert_eq!(learner.state(), ServerState::Following);
+    assert_eq!(registers(&out), 1, "FOLLOWERINFO goes to the leader it elected");
+    // The leader's quorum port is not open yet: every attempt is refused.
+    let mut now = 1_000;
+    let mut attempts = 1;
+    while learner.state() == ServerState::Following && now < 30_000 {
+        let out = learner.disconnected(now + 1, 3);
+        assert_eq!(registers(&out), 0);
+        if learner.state() != ServerState::Following {
+            break;
+        }
+        assert_eq!(registers(&learner.tick(now + 100)), 0, "not before connect_retry_ms");
+        now += 101;
+        attempts += registers(&learner.tick(now));
+    }
+    // Five attempts, 100 ms apart (Java's connectToLeader), then a new election.
+    assert_eq!(learner.state(), ServerState::Looking);
+    assert_eq!((attempts, now), (5, 1_404));
+}
+
+#[test]
+fn a_learner_whose_leader_never_answers_elects_again_after_init_limit() {
+    let mut learner_config = config(1);
+    learner_config.connect_retry_ms = 100;
+    let restored =
+        Restored { accepted_epoch: 1, current_epoch: 1, snapshot_zxid: Zxid::ZERO, log: txns(1, 1) };
+    let (mut learner, _) = Node::new(learner_config, restored, 0);
+    let vote = Vote { leader: 3, zxid: 1 << 40, peer_epoch: 99 };
+    for peer in [2, 3] {
+        let n = Notification { state: ServerState::Looking, vote, election_epoch: 1, version: 2 };
+        learner.step(1, peer, Message::Election(n));
+    }
+    learner.tick(1_000);
+    assert_eq!(learner.state(), ServerState::Following);
+    // Connected, FOLLOWERINFO sent, no LEADERINFO: initLimit (10 ticks of 2 s).
+    learner.tick(20_999);
+    assert_eq!(learner.state(), ServerState::Following);
+    learner.tick(21_000);
+    assert_eq!(learner.state(), ServerState::Looking);
+}
