@@ -305,8 +305,9 @@ fn a_newleader_ack_from_a_learner_that_disconnected_does_not_count_toward_establ
     assert_eq!(leader.established_epoch(), None);
 }
 
-#[test]
-fn a_learner_refused_by_its_leader_tries_five_times_100_ms_apart_then_elects_again() {
+/// Server 1, told by 2 and 3 to follow 3, before finalizeWait; it retries a refused leader
+/// every 100 ms.
+fn voted_for_3() -> Node {
     let mut learner_config = config(1);
     learner_config.connect_retry_ms = 100;
     let restored =
@@ -317,6 +318,12 @@ fn a_learner_refused_by_its_leader_tries_five_times_100_ms_apart_then_elects_aga
         let n = Notification { state: ServerState::Looking, vote, election_epoch: 1, version: 2 };
         learner.step(1, peer, Message::Election(n));
     }
+    learner
+}
+
+#[test]
+fn a_learner_refused_by_its_leader_tries_five_times_100_ms_apart_then_elects_again() {
+    let mut learner = voted_for_3();
     let registers = |out: &Ready| {
         quorum(out)
             .iter()
@@ -346,16 +353,7 @@ fn a_learner_refused_by_its_leader_tries_five_times_100_ms_apart_then_elects_aga
 
 #[test]
 fn a_learner_whose_leader_never_answers_elects_again_after_init_limit() {
-    let mut learner_config = config(1);
-    learner_config.connect_retry_ms = 100;
-    let restored =
-        Restored { accepted_epoch: 1, current_epoch: 1, snapshot_zxid: Zxid::ZERO, log: txns(1, 1) };
-    let (mut learner, _) = Node::new(learner_config, restored, 0);
-    let vote = Vote { leader: 3, zxid: 1 << 40, peer_epoch: 99 };
-    for peer in [2, 3] {
-        let n = Notification { state: ServerState::Looking, vote, election_epoch: 1, version: 2 };
-        learner.step(1, peer, Message::Election(n));
-    }
+    let mut learner = voted_for_3();
     learner.tick(1_000);
     assert_eq!(learner.state(), ServerState::Following);
     // Connected, FOLLOWERINFO sent, no LEADERINFO: initLimit (10 ticks of 2 s).
