@@ -12,7 +12,7 @@
 //!   to a follower is revalidated with the leader, only the leader expires sessions.
 
 use super::*;
-use crate::quorum::net::{ElectionNet, QuorumNet};
+use crate::quorum::net::{ElectionNet, Frame, QuorumNet};
 use crate::quorum::storage::{Handles, Job};
 use crate::quorum::Input;
 use std::sync::atomic::Ordering;
@@ -283,7 +283,7 @@ impl Core {
             Message::Quorum(message) => {
                 let dial = matches!(q.node.state(), ServerState::Following | ServerState::Observing)
                     && q.node.leader() == Some(to);
-                let mut frame = zab::wire::write_packet(&zab::wire::encode_quorum(&message));
+                let frame = zab::wire::write_packet(&zab::wire::encode_quorum(&message));
                 match &message {
                     QuorumMessage::Diff { zxid } => {
                         tracing::info!("Sending DIFF zxid=0x{:x} to {}", zxid.0, to)
@@ -296,11 +296,19 @@ impl Core {
                     }
                     _ => {}
                 }
+                q.net.send(to, Frame::Now(frame), dial);
                 if let QuorumMessage::Snap { .. } = message {
-                    // After this batch's applies the tree is exactly at the SNAP zxid.
-                    frame.extend_from_slice(&crate::quorum::snap::serialize_database(&self.tree));
+                    // After this batch's applies the tree is exactly at the SNAP zxid: a frozen
+                    // view of it now, serialized on a blocking thread (200 MB for 1 M znodes,
+                    // which held the core, and every client of the leader, for a second), while
+                    // the connection holds back what is sent after it.
+                    let view = self.tree.snapshot_view();
+                    let (database, pending) = tokio::sync::oneshot::channel();
+                    tokio::task::spawn_blocking(move || {
+                        let _ = database.send(crate::quorum::snap::serialize_view(&view));
+                    });
+                    q.net.send(to, Frame::Later(pending), dial);
                 }
-                q.net.send(to, frame, dial);
             }
         }
     }

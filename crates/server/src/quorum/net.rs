@@ -287,8 +287,14 @@ impl ElectionNet {
 // ---------------------------------------------------------------------------------------------
 // Quorum port
 
-/// What a quorum connection writes: packets, and after a SNAP packet the database.
-pub type Frame = Vec<u8>;
+/// What a quorum connection writes, in the order sent: packets, and after a SNAP packet the
+/// database, which a helper thread may still be serializing (`Later`): the frames sent after it
+/// wait for it on the connection, and the core does not.
+#[derive(Debug)]
+pub enum Frame {
+    Now(Vec<u8>),
+    Later(tokio::sync::oneshot::Receiver<Vec<u8>>),
+}
 
 #[derive(Debug)]
 struct QuorumConnection {
@@ -598,25 +604,101 @@ impl QuorumNet {
 async fn write_loop(mut write: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::UnboundedReceiver<Frame>) {
     const COALESCE_BYTES: usize = 256 * 1024;
     let mut batch: Vec<u8> = Vec::with_capacity(16 * 1024);
-    while let Some(first) = rx.recv().await {
+    // A frame taken off the channel while coalescing that has to wait its turn (`Later`).
+    let mut held: Option<Frame> = None;
+    loop {
+        let first = match held.take() {
+            Some(frame) => frame,
+            None => match rx.recv().await {
+                Some(frame) => frame,
+                None => return,
+            },
+        };
+        let first = match first {
+            Frame::Now(bytes) => bytes,
+            // The database of a SNAP: nothing after it may overtake it.
+            Frame::Later(pending) => match pending.await {
+                Ok(bytes) => bytes,
+                Err(_) => return,
+            },
+        };
         let written = match rx.try_recv() {
-            // Alone (or a SNAP's database): no copy.
-            Err(_) => write.write_all(&first).await,
-            Ok(second) => {
+            Ok(Frame::Now(second)) => {
                 batch.clear();
                 batch.extend_from_slice(&first);
                 batch.extend_from_slice(&second);
                 while batch.len() < COALESCE_BYTES {
                     match rx.try_recv() {
-                        Ok(frame) => batch.extend_from_slice(&frame),
+                        Ok(Frame::Now(frame)) => batch.extend_from_slice(&frame),
+                        Ok(later) => {
+                            held = Some(later);
+                            break;
+                        }
                         Err(_) => break,
                     }
                 }
                 write.write_all(&batch).await
             }
+            // Alone (or a SNAP's database): no copy.
+            next => {
+                held = next.ok();
+                write.write_all(&first).await
+            }
         };
         if written.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+    use tokio::net::TcpListener;
+
+    /// A connection's write loop over loopback; returns the frame sender and the reading end.
+    async fn connection() -> (mpsc::UnboundedSender<Frame>, TcpStream, JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (_, write) = server.into_split();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(write_loop(write, rx));
+        (tx, client, writer)
+    }
+
+    #[tokio::test]
+    async fn frames_after_a_database_still_being_serialized_wait_for_it() {
+        let (tx, mut client, _writer) = connection().await;
+        let (database, pending) = tokio::sync::oneshot::channel();
+        tx.send(Frame::Now(b"snap|".to_vec())).unwrap();
+        tx.send(Frame::Later(pending)).unwrap();
+        tx.send(Frame::Now(b"proposal|".to_vec())).unwrap();
+        tx.send(Frame::Now(b"commit|".to_vec())).unwrap();
+        let mut received = vec![0u8; 5];
+        client.read_exact(&mut received).await.unwrap();
+        assert_eq!(received, b"snap|");
+        // Nothing overtakes the database while it is being made.
+        let early = tokio::time::timeout(Duration::from_millis(100), client.read_u8()).await;
+        assert!(early.is_err(), "a frame left before the database: {early:?}");
+        database.send(b"database|".to_vec()).unwrap();
+        let mut rest = vec![0u8; b"database|proposal|commit|".len()];
+        client.read_exact(&mut rest).await.unwrap();
+        assert_eq!(rest, b"database|proposal|commit|");
+    }
+
+    #[tokio::test]
+    async fn a_database_that_never_comes_closes_the_connection() {
+        let (tx, mut client, writer) = connection().await;
+        let (database, pending) = tokio::sync::oneshot::channel::<Vec<u8>>();
+        tx.send(Frame::Now(b"snap|".to_vec())).unwrap();
+        tx.send(Frame::Later(pending)).unwrap();
+        tx.send(Frame::Now(b"proposal|".to_vec())).unwrap();
+        drop(database);
+        tokio::time::timeout(Duration::from_secs(5), writer).await.unwrap().unwrap();
+        let mut received = Vec::new();
+        client.read_to_end(&mut received).await.unwrap();
+        assert_eq!(received, b"snap|", "the stream ends after the SNAP packet");
     }
 }

@@ -9,6 +9,7 @@
 //! ```
 //! No file header and no checksums (the snapshot file format adds those).
 
+use datatree::tree::snapshot::SnapshotView;
 use datatree::DataTree;
 use jute::records::{Acl, StatPersisted};
 use jute::{Bytes, Field, JuteError, Reader};
@@ -18,7 +19,12 @@ pub const SIGNATURE: &str = "BenWasHere";
 
 /// The stream Java's `LearnerHandler` writes after a SNAP packet.
 pub fn serialize_database(tree: &DataTree) -> Vec<u8> {
-    let view = tree.snapshot_view();
+    serialize_view(&tree.snapshot_view())
+}
+
+/// [`serialize_database`] of a frozen view of the tree (what the leader hands to a helper
+/// thread).
+pub fn serialize_view(view: &SnapshotView) -> Vec<u8> {
     let mut out = Vec::with_capacity(4096);
     (view.sessions().len() as i32).write(&mut out);
     for &(id, timeout) in view.sessions() {
