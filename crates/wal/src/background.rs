@@ -424,7 +424,10 @@ mod tests {
     fn files_shorter_than_a_block_or_empty_are_exact() {
         for len in [0usize, 1, ALIGN - 1, ALIGN, ALIGN + 1, CHUNK_BYTES, CHUNK_BYTES + 1] {
             let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
-            let back = round_trip(|p| SnapshotFile::create_with_rate(p, 0).expect("create"), &[data.clone()]);
+            let back = round_trip(
+                |p| SnapshotFile::create_with_rate(p, 0).expect("create"),
+                std::slice::from_ref(&data),
+            );
             assert_eq!(back, data, "{len} bytes");
         }
     }
@@ -450,8 +453,10 @@ mod tests {
         // 4 MiB at 64 MiB/s: at least ~1/16 s minus the burst allowance.
         let started = Instant::now();
         let data = vec![7u8; 4 << 20];
-        let back =
-            round_trip(|p| SnapshotFile::create_with_rate(p, 64 << 20).expect("create"), &[data.clone()]);
+        let back = round_trip(
+            |p| SnapshotFile::create_with_rate(p, 64 << 20).expect("create"),
+            std::slice::from_ref(&data),
+        );
         let floor = Duration::from_secs_f64((4 << 20) as f64 / (64 << 20) as f64)
             - Duration::from_secs_f64(f64::from(BURST_CHUNKS) * CHUNK_BYTES as f64 / (64 << 20) as f64);
         assert!(started.elapsed() >= floor, "{:?} < {:?}", started.elapsed(), floor);
