@@ -352,18 +352,24 @@ def test_mixed_ensemble_with_java(ensemble_factory, kazoo_factory, case):
 
 
 # (kinds by sid, sids that form the quorum first, kind of the leader, kind of the lagging one)
+NO_LOG_SYNC = {"snapshotSizeFactor": "-1"}
 SNAP_CASES = {
-    "fk-leader-fk-follower": (["ferrokeeper"] * 3, None, "ferrokeeper", "ferrokeeper"),
-    "java-leader-fk-follower": (["ferrokeeper", "java", "java"], [2, 3], "java", "ferrokeeper"),
-    "fk-leader-java-follower": (["java", "ferrokeeper", "ferrokeeper"], [2, 3], "ferrokeeper", "java"),
+    "fk-leader-fk-follower": (["ferrokeeper"] * 3, None, "ferrokeeper", "ferrokeeper", NO_LOG_SYNC),
+    "java-leader-fk-follower": (["ferrokeeper", "java", "java"], [2, 3], "java", "ferrokeeper", NO_LOG_SYNC),
+    "fk-leader-java-follower": (["java", "ferrokeeper", "ferrokeeper"], [2, 3], "ferrokeeper", "java", NO_LOG_SYNC),
+    # Log sync on (snapshotSizeFactor 0.33), but the missed txns outweigh a third of the small
+    # tree's snapshot: Java's leader sends a SNAP, and ferrokeeper's, which keeps no more
+    # history in memory than that, too.
+    "java-leader-log-too-big": (["ferrokeeper", "java", "java"], [2, 3], "java", "ferrokeeper", {}),
+    "fk-leader-log-too-big": (["ferrokeeper"] * 3, None, "ferrokeeper", "ferrokeeper", {}),
 }
 
 
 @pytest.mark.parametrize("case", list(SNAP_CASES), ids=list(SNAP_CASES))
 def test_follower_far_behind_gets_a_snapshot(ensemble_factory, kazoo_factory, case):
-    kinds, first, leader_kind, lagging_kind = SNAP_CASES[case]
-    # No log-based sync, and more than commitLogCount (minimum 500) txns missed: SNAP.
-    ensemble = ensemble_factory(kinds, first, extra_cfg={"snapshotSizeFactor": "-1"})
+    kinds, first, leader_kind, lagging_kind, extra_cfg = SNAP_CASES[case]
+    # More than commitLogCount (minimum 500) txns missed, and no log-based sync: SNAP.
+    ensemble = ensemble_factory(kinds, first, extra_cfg=extra_cfg)
     leader = ensemble.leader()
     assert leader.kind == leader_kind
     lagging = next(m for m in ensemble.followers() if m.kind == lagging_kind)

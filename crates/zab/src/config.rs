@@ -29,6 +29,10 @@ pub struct Config {
     /// `snapshotSizeFactor >= 0`: whether the leader may DIFF from its txn log beyond the
     /// committed log (the log size limit is not modelled: the whole retained history qualifies).
     pub txn_log_sync: bool,
+    /// `snapshotSizeFactor`: Java's leader syncs a learner from its txn log only while the txns
+    /// to send weigh at most this share of its snapshot, and SNAPs otherwise; the driver keeps
+    /// no more history in memory than that could use (beyond the commit log).
+    pub snapshot_size_factor: f64,
     /// The pause between a learner's attempts to connect to the leader it elected (Java 3.8:
     /// `zookeeper.leaderConnectDelayDuringRetryMs`, 100 ms; 1 s before 3.6). After five refused
     /// attempts, or initLimit, it elects again.
@@ -51,6 +55,7 @@ impl Config {
             max_notification_interval_ms: 60_000,
             commit_log_count: 500,
             txn_log_sync: true,
+            snapshot_size_factor: 0.33,
             connect_retry_ms: 1000,
             config_text: Bytes::new(),
         }

@@ -8,6 +8,8 @@ use crate::zxid::{Txn, Zxid};
 pub struct History {
     base: Zxid,
     entries: Vec<Txn>,
+    /// The entries' txn bytes, summed.
+    bytes: usize,
 }
 
 impl History {
@@ -17,7 +19,8 @@ impl History {
         if let Some(first) = entries.first() {
             assert!(first.zxid > base, "history overlaps its snapshot");
         }
-        History { base, entries }
+        let bytes = entries.iter().map(|txn| txn.data.len()).sum();
+        History { base, entries, bytes }
     }
 
     /// The zxid of the snapshot the history starts after.
@@ -30,6 +33,32 @@ impl History {
         &self.entries
     }
 
+    /// The retained entries' txn bytes.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The highest zxid up to which forgetting the oldest entries leaves at most `max_bytes`
+    /// retained, never fewer than `keep` entries, and forgets nothing above `upto`; None when
+    /// nothing needs forgetting.
+    pub fn cut_for(&self, max_bytes: usize, keep: usize, upto: Zxid) -> Option<Zxid> {
+        if self.bytes <= max_bytes {
+            return None;
+        }
+        let removable =
+            self.entries.len().saturating_sub(keep).min(self.entries.partition_point(|t| t.zxid <= upto));
+        let mut excess = self.bytes - max_bytes;
+        let mut cut = None;
+        for txn in &self.entries[..removable] {
+            cut = Some(txn.zxid);
+            excess = excess.saturating_sub(txn.data.len());
+            if excess == 0 {
+                break;
+            }
+        }
+        cut
+    }
+
     /// The last logged zxid (`getLastLoggedZxid`).
     pub fn last_zxid(&self) -> Zxid {
         self.entries.last().map_or(self.base, |txn| txn.zxid)
@@ -37,17 +66,20 @@ impl History {
 
     pub(crate) fn append(&mut self, txn: Txn) {
         assert!(txn.zxid > self.last_zxid(), "append {:?} after {:?}", txn.zxid, self.last_zxid());
+        self.bytes += txn.data.len();
         self.entries.push(txn);
     }
 
     pub(crate) fn truncate(&mut self, zxid: Zxid) {
         assert!(zxid >= self.base, "truncate to {zxid:?} below the snapshot at {:?}", self.base);
         self.entries.retain(|txn| txn.zxid <= zxid);
+        self.bytes = self.entries.iter().map(|txn| txn.data.len()).sum();
     }
 
     pub(crate) fn reset(&mut self, base: Zxid) {
         self.base = base;
         self.entries.clear();
+        self.bytes = 0;
     }
 
     /// Drops entries at or below `zxid` (they are in a snapshot now).
@@ -55,7 +87,9 @@ impl History {
         if zxid <= self.base {
             return;
         }
-        self.entries.retain(|txn| txn.zxid > zxid);
+        let gone = self.entries.partition_point(|txn| txn.zxid <= zxid);
+        self.bytes -= self.entries[..gone].iter().map(|txn| txn.data.len()).sum::<usize>();
+        self.entries.drain(..gone);
         self.base = zxid;
     }
 
@@ -113,5 +147,42 @@ impl ZabState {
             history: History::new(restored.snapshot_zxid, restored.log),
             last_committed: restored.snapshot_zxid,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn txn(counter: u32, bytes: usize) -> Txn {
+        Txn { zxid: Zxid::new(1, counter), data: vec![7u8; bytes].into() }
+    }
+
+    #[test]
+    fn bytes_follow_every_change() {
+        let mut history = History::new(Zxid::new(1, 0), (1..=4).map(|c| txn(c, 10 * c as usize)).collect());
+        assert_eq!(history.bytes(), 100);
+        history.append(txn(5, 50));
+        assert_eq!(history.bytes(), 150);
+        history.compact(Zxid::new(1, 2));
+        assert_eq!((history.bytes(), history.base()), (120, Zxid::new(1, 2)));
+        history.truncate(Zxid::new(1, 4));
+        assert_eq!(history.bytes(), 70);
+        history.reset(Zxid::new(1, 9));
+        assert_eq!((history.bytes(), history.entries().len()), (0, 0));
+    }
+
+    #[test]
+    fn a_cut_forgets_the_oldest_entries_down_to_the_budget_within_its_limits() {
+        let history = History::new(Zxid::ZERO, (1..=10).map(|c| txn(c, 100)).collect());
+        assert_eq!(history.cut_for(1_000, 0, Zxid::new(1, 10)), None, "within the budget");
+        // 1,000 bytes, 450 allowed: six entries go.
+        assert_eq!(history.cut_for(450, 0, Zxid::new(1, 10)), Some(Zxid::new(1, 6)));
+        // At least eight entries stay.
+        assert_eq!(history.cut_for(450, 8, Zxid::new(1, 10)), Some(Zxid::new(1, 2)));
+        // Nothing above the last committed zxid goes.
+        assert_eq!(history.cut_for(0, 0, Zxid::new(1, 3)), Some(Zxid::new(1, 3)));
+        assert_eq!(history.cut_for(0, 10, Zxid::new(1, 10)), None);
+        assert_eq!(history.cut_for(0, 0, Zxid::ZERO), None);
     }
 }

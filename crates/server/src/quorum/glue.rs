@@ -232,6 +232,29 @@ impl Core {
             self.on_zab_event(event);
         }
         self.maybe_snapshot();
+        self.bound_history();
+    }
+
+    /// Keeps Zab's in-memory history to what a learner could be sent as a DIFF: the commit log
+    /// (commitLogCount txns) and older txns while they weigh at most snapshotSizeFactor of the
+    /// snapshot (Java reads those from its log; a learner further behind gets a SNAP). Until
+    /// the next snapshot the history held every txn since the one before: at 4 KiB a write that
+    /// was ~0.5 GB per member for a tree of 400 KB.
+    fn bound_history(&mut self) {
+        let Some(q) = self.quorum.as_mut() else { return };
+        let zab = q.node.zab();
+        // A snapshot stores, per znode, its path and data (counted by the data size) and ~84 more
+        // bytes (lengths, ACL id, stat).
+        let snapshot_bytes =
+            self.tree.approximate_data_size().max(0) as f64 + 84.0 * self.tree.node_count() as f64;
+        let budget = (q.node.config().snapshot_size_factor.max(0.0) * snapshot_bytes) as usize;
+        if zab.history.bytes() <= budget {
+            return;
+        }
+        let keep = q.node.config().commit_log_count;
+        if let Some(cut) = zab.history.cut_for(budget, keep, zab.last_committed) {
+            q.node.compact(cut);
+        }
     }
 
     /// The log rolled: freeze the tree (O(1)) for the snapshot thread, and let Zab forget the

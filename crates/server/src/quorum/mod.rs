@@ -48,6 +48,7 @@ pub fn zab_config(config: &ServerConfig, my_id: Sid) -> zab::Config {
     zab.sync_limit = u64::from(config.sync_limit.max(1));
     zab.commit_log_count = config.commit_log_count.max(1) as usize;
     zab.txn_log_sync = config.snapshot_size_factor >= 0.0;
+    zab.snapshot_size_factor = config.snapshot_size_factor;
     // Learner.connectToLeader retries every leaderConnectDelayDuringRetryMs (100 ms).
     zab.connect_retry_ms = 100;
     let mut text = String::new();
