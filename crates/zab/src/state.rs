@@ -7,8 +7,11 @@ use crate::zxid::{Txn, Zxid};
 #[derive(Debug, Clone, Default)]
 pub struct History {
     base: Zxid,
+    /// The entries from `start` on; those before it are forgotten and dropped in bulk, so that
+    /// forgetting a few at a time does not move the rest each time.
     entries: Vec<Txn>,
-    /// The entries' txn bytes, summed.
+    start: usize,
+    /// The retained entries' txn bytes, summed.
     bytes: usize,
 }
 
@@ -20,7 +23,7 @@ impl History {
             assert!(first.zxid > base, "history overlaps its snapshot");
         }
         let bytes = entries.iter().map(|txn| txn.data.len()).sum();
-        History { base, entries, bytes }
+        History { base, entries, start: 0, bytes }
     }
 
     /// The zxid of the snapshot the history starts after.
@@ -30,7 +33,7 @@ impl History {
 
     /// The retained entries.
     pub fn entries(&self) -> &[Txn] {
-        &self.entries
+        &self.entries[self.start..]
     }
 
     /// The retained entries' txn bytes.
@@ -45,11 +48,11 @@ impl History {
         if self.bytes <= max_bytes {
             return None;
         }
-        let removable =
-            self.entries.len().saturating_sub(keep).min(self.entries.partition_point(|t| t.zxid <= upto));
+        let entries = self.entries();
+        let removable = entries.len().saturating_sub(keep).min(entries.partition_point(|t| t.zxid <= upto));
         let mut excess = self.bytes - max_bytes;
         let mut cut = None;
-        for txn in &self.entries[..removable] {
+        for txn in &entries[..removable] {
             cut = Some(txn.zxid);
             excess = excess.saturating_sub(txn.data.len());
             if excess == 0 {
@@ -61,7 +64,7 @@ impl History {
 
     /// The last logged zxid (`getLastLoggedZxid`).
     pub fn last_zxid(&self) -> Zxid {
-        self.entries.last().map_or(self.base, |txn| txn.zxid)
+        self.entries().last().map_or(self.base, |txn| txn.zxid)
     }
 
     pub(crate) fn append(&mut self, txn: Txn) {
@@ -72,13 +75,15 @@ impl History {
 
     pub(crate) fn truncate(&mut self, zxid: Zxid) {
         assert!(zxid >= self.base, "truncate to {zxid:?} below the snapshot at {:?}", self.base);
-        self.entries.retain(|txn| txn.zxid <= zxid);
-        self.bytes = self.entries.iter().map(|txn| txn.data.len()).sum();
+        let keep = self.start + self.entries().partition_point(|txn| txn.zxid <= zxid);
+        self.entries.truncate(keep);
+        self.bytes = self.entries().iter().map(|txn| txn.data.len()).sum();
     }
 
     pub(crate) fn reset(&mut self, base: Zxid) {
         self.base = base;
         self.entries.clear();
+        self.start = 0;
         self.bytes = 0;
     }
 
@@ -87,27 +92,34 @@ impl History {
         if zxid <= self.base {
             return;
         }
-        let gone = self.entries.partition_point(|txn| txn.zxid <= zxid);
-        self.bytes -= self.entries[..gone].iter().map(|txn| txn.data.len()).sum::<usize>();
-        self.entries.drain(..gone);
+        let gone = self.entries().partition_point(|txn| txn.zxid <= zxid);
+        self.bytes -= self.entries()[..gone].iter().map(|txn| txn.data.len()).sum::<usize>();
+        self.start += gone;
+        if self.start > self.entries.len() / 2 {
+            self.entries.drain(..self.start);
+            self.start = 0;
+        }
         self.base = zxid;
     }
 
     /// Entries in `(after, upto]`.
     pub fn range(&self, after: Zxid, upto: Zxid) -> &[Txn] {
-        let start = self.entries.partition_point(|txn| txn.zxid <= after);
-        let end = self.entries.partition_point(|txn| txn.zxid <= upto);
-        &self.entries[start..end.max(start)]
+        let entries = self.entries();
+        let start = entries.partition_point(|txn| txn.zxid <= after);
+        let end = entries.partition_point(|txn| txn.zxid <= upto);
+        &entries[start..end.max(start)]
     }
 
     /// The entry with this zxid.
     pub fn get(&self, zxid: Zxid) -> Option<&Txn> {
-        self.entries.binary_search_by_key(&zxid, |txn| txn.zxid).ok().map(|index| &self.entries[index])
+        let entries = self.entries();
+        entries.binary_search_by_key(&zxid, |txn| txn.zxid).ok().map(|index| &entries[index])
     }
 
     /// The first entry above `zxid`.
     pub fn next_after(&self, zxid: Zxid) -> Option<&Txn> {
-        self.entries.get(self.entries.partition_point(|txn| txn.zxid <= zxid))
+        let entries = self.entries();
+        entries.get(entries.partition_point(|txn| txn.zxid <= zxid))
     }
 }
 
@@ -170,6 +182,34 @@ mod tests {
         assert_eq!(history.bytes(), 70);
         history.reset(Zxid::new(1, 9));
         assert_eq!((history.bytes(), history.entries().len()), (0, 0));
+    }
+
+    #[test]
+    fn forgetting_a_few_at_a_time_keeps_every_lookup_right() {
+        let mut history = History::new(Zxid::new(1, 0), (1..=100).map(|c| txn(c, 1)).collect());
+        for counter in 101..=300 {
+            history.append(txn(counter, 1));
+            history.compact(Zxid::new(1, counter - 100));
+            let live = history.entries();
+            assert_eq!((live.len(), history.bytes()), (100, 100));
+            assert_eq!(
+                (live[0].zxid, history.last_zxid()),
+                (Zxid::new(1, counter - 99), Zxid::new(1, counter))
+            );
+            assert!(history.get(Zxid::new(1, counter - 100)).is_none());
+            assert_eq!(
+                history.get(Zxid::new(1, counter - 50)).map(|t| t.zxid),
+                Some(Zxid::new(1, counter - 50))
+            );
+            let after = Zxid::new(1, counter - 10);
+            assert_eq!(history.range(after, Zxid::new(1, counter)).len(), 10);
+            assert_eq!(history.next_after(after).map(|t| t.zxid), Some(Zxid::new(1, counter - 9)));
+        }
+        history.truncate(Zxid::new(1, 250));
+        assert_eq!(
+            (history.entries().len(), history.bytes(), history.last_zxid()),
+            (50, 50, Zxid::new(1, 250))
+        );
     }
 
     #[test]

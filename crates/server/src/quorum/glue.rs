@@ -248,9 +248,7 @@ impl Core {
         let snapshot_bytes =
             self.tree.approximate_data_size().max(0) as f64 + 84.0 * self.tree.node_count() as f64;
         let budget = (q.node.config().snapshot_size_factor.max(0.0) * snapshot_bytes) as usize;
-        // Forgetting moves every retained entry down in memory: wait until a quarter of the
-        // budget (and at least 1 MiB) is over it, so that each txn is moved a few times at most.
-        if zab.history.bytes() <= budget + (budget / 4).max(1 << 20) {
+        if zab.history.bytes() <= budget {
             return;
         }
         let keep = q.node.config().commit_log_count;
