@@ -27,7 +27,8 @@ pub struct Config {
     /// `commitLogCount` (500): committed txns the leader keeps in memory for DIFF.
     pub commit_log_count: usize,
     /// `snapshotSizeFactor >= 0`: whether the leader may DIFF from its txn log beyond the
-    /// committed log (the log size limit is not modelled: the whole retained history qualifies).
+    /// committed log (from whatever history it retains; the driver keeps that within the size
+    /// limit, [`Config::snapshot_size_factor`]).
     pub txn_log_sync: bool,
     /// `snapshotSizeFactor`: Java's leader syncs a learner from its txn log only while the txns
     /// to send weigh at most this share of its snapshot, and SNAPs otherwise; the driver keeps
