@@ -177,7 +177,6 @@ impl TxnBody {
         })
     }
 
-    /// The header type this body is logged with.
     /// An upper bound of what [`TxnBody::write`] produces (its paths, data and ACLs plus an
     /// allowance for the fixed fields), so a buffer sized by it does not grow while the txn is
     /// written.
@@ -205,6 +204,7 @@ impl TxnBody {
         32 + variable
     }
 
+    /// The header type this body is logged with.
     pub fn txn_type(&self) -> i32 {
         match self {
             TxnBody::Create(_) => op::CREATE,
