@@ -178,20 +178,26 @@ impl TxnLogWriter {
     /// Serializes a txn into the buffer (no I/O but creating the file for the first txn after
     /// a roll). Zxids must increase.
     pub fn append(&mut self, header: &TxnHeader, body: &TxnBody, digest: Option<&TxnDigest>) -> Result<()> {
+        self.append_payload(header.zxid, &encode_payload(header, body, digest))
+    }
+
+    /// [`TxnLogWriter::append`] for a txn already serialized by [`encode_payload`] (a Zab
+    /// proposal's data, which is the log entry's payload byte for byte). `zxid` must be the one
+    /// in the payload's header; the payload is not decoded again.
+    pub fn append_payload(&mut self, zxid: i64, payload: &[u8]) -> Result<()> {
         self.check_poisoned()?;
-        if header.zxid <= self.last_zxid {
+        if zxid <= self.last_zxid {
             return Err(WalError::Usage(format!(
                 "txn 0x{:x} appended after 0x{:x}: zxids must increase",
-                header.zxid, self.last_zxid
+                zxid, self.last_zxid
             )));
         }
         if self.current.is_none() {
-            let opened = self.open_new(header.zxid);
+            let opened = self.open_new(zxid);
             self.poison(opened)?;
         }
-        let payload = encode_payload(header, body, digest);
-        encode_entry(&payload, &mut self.buffer);
-        self.last_zxid = header.zxid;
+        encode_entry(payload, &mut self.buffer);
+        self.last_zxid = zxid;
         self.txns_in_file += 1;
         self.dirty = true;
         Ok(())

@@ -196,7 +196,7 @@ impl Core {
         let persist = std::mem::take(&mut ready.persist);
         let done = persist.is_empty();
         if !done {
-            let _ = q.storage.jobs.send(Job { token, persist });
+            q.storage.jobs.send(Job { token, persist });
         }
         q.queue.push_back(PendingReady { token, done, waiting: Waiting::new(ready), tree: None });
         self.run_done_readies();
@@ -412,12 +412,16 @@ impl Core {
                     return;
                 }
             }
-            Input::Durable { token, tree } => {
+            Input::Durable { up_to, tree, spent } => {
+                // Freed here, on the core's thread (see storage::JobSender).
+                drop(spent);
                 // Tokens ascend along the queue.
-                let found = q.queue.binary_search_by_key(&token, |p| p.token).ok();
-                if let Some(pending) = found.and_then(|index| q.queue.get_mut(index)) {
+                for pending in q.queue.iter_mut().take_while(|p| p.token <= up_to) {
                     pending.done = true;
-                    pending.tree = tree;
+                    if pending.token == up_to {
+                        pending.tree = tree;
+                        break;
+                    }
                 }
                 self.run_done_readies();
                 return;

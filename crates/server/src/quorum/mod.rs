@@ -32,8 +32,10 @@ pub enum Input {
     Peer { from: Sid, message: Message },
     /// The quorum connection to `peer` ended.
     Closed { peer: Sid },
-    /// The persists of batch `token` are durable; `tree` replaces the data tree (TRUNC, SNAP).
-    Durable { token: u64, tree: Option<Box<DataTree>> },
+    /// The persists of every batch up to token `up_to` are durable; `tree` replaces the data
+    /// tree (TRUNC, SNAP) after batch `up_to`. `spent` are the jobs done, back to be freed on
+    /// the core's thread.
+    Durable { up_to: u64, tree: Option<Box<DataTree>>, spent: Vec<storage::Job> },
     /// Time passed (the core ticks the node when its deadline is reached).
     Timer,
 }

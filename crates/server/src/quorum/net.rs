@@ -48,6 +48,21 @@ async fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
         .ok_or_else(|| std::io::Error::other(format!("cannot resolve {host}")))
 }
 
+/// A txn from the leader (PROPOSAL, INFORM) must decode, and under its packet's zxid: it goes
+/// to the log as it came (the storage thread does not decode it) and is applied from there.
+/// Java's learner fails the same way on a txn it cannot deserialize: it drops the connection.
+fn check_txn(message: &zab::QuorumMessage) -> Result<(), String> {
+    let (zab::QuorumMessage::Proposal { txn } | zab::QuorumMessage::Inform { txn }) = message else {
+        return Ok(());
+    };
+    let (header, _, _) = wal::txnlog::decode_payload(&txn.data)
+        .map_err(|reason| format!("txn 0x{:x} does not decode: {reason}", txn.zxid.0))?;
+    if header.zxid != txn.zxid.0 {
+        return Err(format!("txn 0x{:x} in a packet for 0x{:x}", header.zxid, txn.zxid.0));
+    }
+    Ok(())
+}
+
 fn deliver(core: &mpsc::UnboundedSender<CoreMessage>, input: Input) -> bool {
     core.send(CoreMessage::Quorum(input)).is_ok()
 }
@@ -554,6 +569,10 @@ impl QuorumNet {
                     }
                     other => other,
                 };
+                if let Err(reason) = check_txn(&message) {
+                    tracing::warn!("Bad txn from {}: {}", peer, reason);
+                    return self.closed(peer, generation);
+                }
                 if !deliver(&self.inner.core, Input::Peer { from: peer, message: Message::Quorum(message) }) {
                     return;
                 }
@@ -666,6 +685,36 @@ mod tests {
         let (tx, rx) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write_loop(write, rx));
         (tx, client, writer)
+    }
+
+    #[test]
+    fn a_txn_from_the_leader_must_decode_under_its_packets_zxid() {
+        use jute::txn::{SetDataTxn, TxnBody, TxnHeader};
+        let header = TxnHeader {
+            client_id: 1,
+            cxid: 2,
+            zxid: 0x1_0000_0005,
+            time: 3,
+            r#type: jute::consts::op::SET_DATA,
+        };
+        let body = TxnBody::SetData(SetDataTxn {
+            path: "/a".into(),
+            data: Some(bytes::Bytes::from_static(b"x")),
+            version: 1,
+        });
+        let data = bytes::Bytes::from(wal::txnlog::encode_payload(&header, &body, None));
+        let proposal = |zxid: i64, data: bytes::Bytes| zab::QuorumMessage::Proposal {
+            txn: zab::Txn { zxid: zab::Zxid(zxid), data },
+        };
+        assert_eq!(check_txn(&proposal(0x1_0000_0005, data.clone())), Ok(()));
+        let inform = zab::QuorumMessage::Inform {
+            txn: zab::Txn { zxid: zab::Zxid(0x1_0000_0005), data: data.clone() },
+        };
+        assert_eq!(check_txn(&inform), Ok(()));
+        assert!(check_txn(&proposal(0x1_0000_0006, data.clone())).is_err(), "zxid differs from the header's");
+        assert!(check_txn(&proposal(0x1_0000_0005, data.slice(..data.len() - 3))).is_err(), "truncated");
+        assert!(check_txn(&proposal(0x1_0000_0005, bytes::Bytes::from_static(b"junk"))).is_err());
+        assert_eq!(check_txn(&zab::QuorumMessage::Commit { zxid: zab::Zxid(7) }), Ok(()));
     }
 
     #[tokio::test]

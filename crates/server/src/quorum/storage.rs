@@ -43,10 +43,68 @@ pub struct Shared {
     pub snapshot_running: AtomicBool,
 }
 
+/// The core's end of the job queue. The queue is a vector the two threads swap: the core
+/// pushes into it, the storage thread takes it whole, and the spent jobs go back to the core in
+/// [`Input::Durable`]. So every job and every vector is allocated and freed on the core's
+/// thread: freeing them on the storage thread made it contend for the core's malloc arena
+/// (thousands of futex waits a second under load).
+#[derive(Debug)]
+pub struct JobSender(Arc<JobQueue>);
+
+#[derive(Debug, Default)]
+struct JobQueue {
+    state: parking_lot::Mutex<QueueState>,
+    wake: parking_lot::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    jobs: Vec<Job>,
+    /// The storage thread waits for jobs (a push must wake it).
+    idle: bool,
+    /// The core is gone: the storage thread ends.
+    closed: bool,
+}
+
+impl JobSender {
+    pub fn send(&self, job: Job) {
+        let mut state = self.0.state.lock();
+        state.jobs.push(job);
+        if state.idle {
+            state.idle = false;
+            self.0.wake.notify_one();
+        }
+    }
+}
+
+impl Drop for JobSender {
+    fn drop(&mut self) {
+        self.0.state.lock().closed = true;
+        self.0.wake.notify_one();
+    }
+}
+
+impl JobQueue {
+    /// Swaps every waiting job into `batch` (left empty by the caller), waiting for one; false
+    /// once the core is gone.
+    fn take(&self, batch: &mut Vec<Job>) -> bool {
+        let mut state = self.state.lock();
+        while state.jobs.is_empty() {
+            if state.closed {
+                return false;
+            }
+            state.idle = true;
+            self.wake.wait(&mut state);
+        }
+        std::mem::swap(&mut state.jobs, batch);
+        true
+    }
+}
+
 /// The storage thread's handles.
 #[derive(Debug)]
 pub struct Handles {
-    pub jobs: std_mpsc::Sender<Job>,
+    pub jobs: JobSender,
     pub snapshots: std_mpsc::Sender<SnapshotView>,
     pub shared: Arc<Shared>,
 }
@@ -60,7 +118,8 @@ pub fn start(
     core: mpsc::UnboundedSender<CoreMessage>,
 ) -> std::io::Result<Handles> {
     let shared = Arc::new(Shared::default());
-    let (jobs_tx, jobs_rx) = std_mpsc::channel::<Job>();
+    let queue = Arc::new(JobQueue::default());
+    let jobs_tx = JobSender(queue.clone());
     let options = LogOptions {
         prealloc_bytes: settings.prealloc_bytes,
         force_sync: settings.force_sync,
@@ -86,25 +145,31 @@ pub fn start(
             since_snapshot_bytes: 0,
             shared: storage_shared,
         };
-        while let Ok(first) = jobs_rx.recv() {
-            let mut batch = vec![first];
-            while let Ok(job) = jobs_rx.try_recv() {
-                batch.push(job);
-            }
-            let mut done = Vec::with_capacity(batch.len());
-            for job in batch {
-                match storage.carry_out(job.persist) {
-                    Ok(tree) => done.push((job.token, tree)),
+        let mut batch = Vec::new();
+        while queue.take(&mut batch) {
+            let mut trees = Vec::new();
+            for job in &mut batch {
+                match storage.carry_out(&mut job.persist) {
+                    Ok(Some(tree)) => trees.push((job.token, tree)),
+                    Ok(None) => {}
                     Err(error) => return storage.fail(&error),
                 }
             }
             if let Err(error) = storage.sync().and_then(|()| storage.maybe_roll()) {
                 return storage.fail(&error);
             }
-            for (token, tree) in done {
-                if core.send(CoreMessage::Quorum(Input::Durable { token, tree })).is_err() {
+            // One message for the whole group (jobs complete in token order), and one before
+            // it for each job that brings a tree to install.
+            for (up_to, tree) in trees {
+                let durable = Input::Durable { up_to, tree: Some(tree), spent: Vec::new() };
+                if core.send(CoreMessage::Quorum(durable)).is_err() {
                     return;
                 }
+            }
+            let up_to = batch.last().map_or(0, |job| job.token);
+            let durable = Input::Durable { up_to, tree: None, spent: std::mem::take(&mut batch) };
+            if core.send(CoreMessage::Quorum(durable)).is_err() {
+                return;
             }
         }
     })?;
@@ -180,26 +245,27 @@ impl Storage {
         std::process::exit(1);
     }
 
-    fn carry_out(&mut self, persist: Vec<Persist>) -> Result<Option<Box<DataTree>>, WalError> {
+    /// Carries out one job's persists. They stay in `persist` (to go back to the core) but for
+    /// a SNAP's database, which is taken.
+    fn carry_out(&mut self, persist: &mut [Persist]) -> Result<Option<Box<DataTree>>, WalError> {
         let mut tree = None;
         for item in persist {
             match item {
                 Persist::AcceptedEpoch(epoch) => {
-                    wal::files::write_epoch(&self.dirs.snap_dir, ACCEPTED_EPOCH, i64::from(epoch))?
+                    wal::files::write_epoch(&self.dirs.snap_dir, ACCEPTED_EPOCH, i64::from(*epoch))?
                 }
                 Persist::CurrentEpoch(epoch) => {
-                    wal::files::write_epoch(&self.dirs.snap_dir, CURRENT_EPOCH, i64::from(epoch))?
+                    wal::files::write_epoch(&self.dirs.snap_dir, CURRENT_EPOCH, i64::from(*epoch))?
                 }
                 Persist::Append(txn) => {
-                    let (header, body, digest) =
-                        wal::txnlog::decode_payload(&txn.data).map_err(|reason| {
-                            WalError::Usage(format!("undecodable txn 0x{:x}: {reason}", txn.zxid.0))
-                        })?;
+                    // The proposal's data is the log entry's payload, byte for byte: written as
+                    // it is, not decoded here (the leader encoded it; a follower checked it on
+                    // receipt, in quorum::net).
                     let writer = self.writer();
                     let before = writer.current_file_bytes();
-                    writer.append(&header, &body, digest.as_ref())?;
+                    writer.append_payload(txn.zxid.0, &txn.data)?;
                     let grown = writer.current_file_bytes().saturating_sub(before);
-                    self.last_zxid = header.zxid;
+                    self.last_zxid = txn.zxid.0;
                     self.since_snapshot_txns += 1;
                     self.since_snapshot_bytes += grown;
                 }
@@ -217,6 +283,7 @@ impl Storage {
                     tree = Some(Box::new(recovered.tree));
                 }
                 Persist::InstallSnapshot { zxid, snapshot } => {
+                    let (zxid, snapshot) = (*zxid, std::mem::take(snapshot));
                     self.sync()?;
                     self.writer = None;
                     let loaded = crate::quorum::snap::deserialize_database(&snapshot, zxid.0)
