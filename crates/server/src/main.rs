@@ -61,6 +61,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    ferrokeeper::malloc_tuning::reexec_with_tuned_malloc();
     let mut args = std::env::args_os();
     let program = args.next().unwrap_or_default();
     let rest: Vec<OsString> = args.collect();
