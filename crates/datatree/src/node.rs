@@ -82,6 +82,23 @@ impl Node {
     }
 
     /// The node's full path (`/` for the root).
+    /// Asks the CPU to start loading the node's first cache lines (its head, path and the start
+    /// of its data), for walks over many nodes whose memory is cold: a snapshot touches every
+    /// node once, and waiting for each one in turn was a third of the snapshot writer's time.
+    #[inline]
+    pub fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let start = self.0.heap_ptr().cast::<i8>();
+            for line in 0..3 {
+                // SAFETY: SSE is in every x86_64 target, and a prefetch reads nothing and never
+                // faults (wrapping_add: a line past the allocation's end is only a wasted hint).
+                unsafe { _mm_prefetch(start.wrapping_add(line * 64), _MM_HINT_T0) };
+            }
+        }
+    }
+
     pub fn path(&self) -> &str {
         let bytes = &self.0.slice[..self.path_len()];
         // Only ever built from a `&str` (from_parts), and the slice is never written after.

@@ -79,11 +79,12 @@ impl Aligned {
 }
 
 enum Mode {
-    /// `O_DIRECT`: `filled` bytes of the chunk staged, whole chunks written before it.
-    Direct { chunk: Aligned, filled: usize },
-    /// Buffered, writeback started every [`PACE_BYTES`].
+    /// `O_DIRECT`: whole chunks from the aligned staging buffer.
+    Direct,
+    /// Buffered writes, writeback kicked every [`PACE_BYTES`] (`kicked`) and waited for one
+    /// range later (`waited`).
     Paced { kicked: u64, waited: u64 },
-    /// Buffered, left to the kernel (files that are not fsynced).
+    /// Buffered writes, nothing more.
     Plain,
 }
 
@@ -114,13 +115,18 @@ impl Rate {
 }
 
 /// A snapshot file written front to back, at a bounded rate and without page-cache bursts.
+/// Writes are staged in a [`CHUNK_BYTES`] buffer in every mode (the serializer hands over a
+/// node at a time, so no `BufWriter` is needed, nor its extra copy of the whole snapshot).
 /// Call [`SnapshotFile::finish`] (not just drop it) to write the tail and get the file back.
 pub struct SnapshotFile {
     file: File,
     mode: Mode,
+    chunk: Aligned,
+    /// Bytes staged in `chunk`.
+    filled: usize,
     /// Bytes accepted so far: the file's final length.
     written: u64,
-    /// Direct mode: bytes of whole chunks already in the file.
+    /// Bytes handed to the kernel (in direct mode, whole chunks but for a padded tail).
     flushed: u64,
     rate: Option<Rate>,
 }
@@ -128,7 +134,7 @@ pub struct SnapshotFile {
 impl std::fmt::Debug for SnapshotFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mode = match self.mode {
-            Mode::Direct { .. } => "direct",
+            Mode::Direct => "direct",
             Mode::Paced { .. } => "paced",
             Mode::Plain => "plain",
         };
@@ -147,23 +153,11 @@ impl SnapshotFile {
     pub fn create_with_rate(path: &std::path::Path, bytes_per_sec: u64) -> std::io::Result<SnapshotFile> {
         let rate = (bytes_per_sec > 0).then(|| Rate::new(bytes_per_sec));
         match open_direct(path) {
-            Ok(file) => Ok(SnapshotFile {
-                file,
-                mode: Mode::Direct { chunk: Aligned::new(CHUNK_BYTES), filled: 0 },
-                written: 0,
-                flushed: 0,
-                rate,
-            }),
+            Ok(file) => Ok(SnapshotFile::with_mode(file, Mode::Direct, rate)),
             Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
                 tracing::debug!("{}: O_DIRECT refused, writing through the page cache", path.display());
                 let file = File::create(path)?;
-                Ok(SnapshotFile {
-                    file,
-                    mode: Mode::Paced { kicked: 0, waited: 0 },
-                    written: 0,
-                    flushed: 0,
-                    rate,
-                })
+                Ok(SnapshotFile::with_mode(file, Mode::Paced { kicked: 0, waited: 0 }, rate))
             }
             Err(error) => Err(error),
         }
@@ -171,51 +165,61 @@ impl SnapshotFile {
 
     /// A plain buffered file (for writes that will not be fsynced: no point in pacing them).
     pub fn plain(file: File) -> SnapshotFile {
-        SnapshotFile { file, mode: Mode::Plain, written: 0, flushed: 0, rate: None }
+        SnapshotFile::with_mode(file, Mode::Plain, None)
+    }
+
+    fn with_mode(file: File, mode: Mode, rate: Option<Rate>) -> SnapshotFile {
+        SnapshotFile { file, mode, chunk: Aligned::new(CHUNK_BYTES), filled: 0, written: 0, flushed: 0, rate }
     }
 
     /// Writes what is still staged and returns the file, exactly [`Write`]n bytes long.
     pub fn finish(mut self) -> std::io::Result<File> {
-        if let Mode::Direct { chunk, filled } = &mut self.mode {
-            if *filled > 0 {
+        if self.filled > 0 {
+            if matches!(self.mode, Mode::Direct) {
                 // The tail goes out padded to the block size, then the file is cut back.
-                let padded = filled.next_multiple_of(ALIGN);
-                chunk.bytes_mut()[*filled..padded].fill(0);
-                *filled = padded;
-                self.write_chunk()?;
-                self.file.set_len(self.written)?;
+                let padded = self.filled.next_multiple_of(ALIGN);
+                self.chunk.bytes_mut()[self.filled..padded].fill(0);
+                self.filled = padded;
             }
+            self.write_staged()?;
+        }
+        if self.flushed != self.written {
+            self.file.set_len(self.written)?;
         }
         Ok(self.file)
     }
 
-    /// Direct mode: writes the full staged chunk; falls back to buffered writes for the rest of
-    /// the file if the file system refuses this direct write.
-    fn write_chunk(&mut self) -> std::io::Result<()> {
-        let Mode::Direct { chunk, filled } = &mut self.mode else { return Ok(()) };
-        match write_all_at(&self.file, &chunk.bytes()[..*filled], self.flushed) {
-            Ok(()) => {
-                self.flushed += *filled as u64;
-                *filled = 0;
-                Ok(())
-            }
-            Err(error) if error.raw_os_error() == Some(libc::EINVAL) && self.flushed == 0 => {
-                // Opened with O_DIRECT but not writable that way (block size above ALIGN):
-                // the same file through the page cache.
+    /// Hands the staged bytes to the kernel, then keeps the rate and the pacing. A direct
+    /// write the file system refuses (block size above ALIGN) turns the rest of the file into
+    /// buffered writes.
+    fn write_staged(&mut self) -> std::io::Result<()> {
+        let staged = &self.chunk.bytes()[..self.filled];
+        match write_all_at(&self.file, staged, self.flushed) {
+            Ok(()) => {}
+            Err(error)
+                if error.raw_os_error() == Some(libc::EINVAL)
+                    && self.flushed == 0
+                    && matches!(self.mode, Mode::Direct) =>
+            {
                 tracing::debug!("O_DIRECT write refused, writing through the page cache");
                 clear_direct(&self.file)?;
-                write_all_at(&self.file, &chunk.bytes()[..*filled], 0)?;
-                self.flushed = *filled as u64;
+                write_all_at(&self.file, staged, 0)?;
                 self.mode = Mode::Paced { kicked: 0, waited: 0 };
-                Ok(())
             }
-            Err(error) => Err(error),
+            Err(error) => return Err(error),
         }
+        self.flushed += self.filled as u64;
+        let bytes = std::mem::take(&mut self.filled) as u64;
+        if let Some(rate) = &mut self.rate {
+            rate.take(bytes);
+        }
+        self.pace();
+        Ok(())
     }
 
     fn pace(&mut self) {
         let Mode::Paced { kicked, waited } = &mut self.mode else { return };
-        if self.written - *kicked < PACE_BYTES {
+        if self.flushed - *kicked < PACE_BYTES {
             return;
         }
         // Wait for the previous range first, then kick the one just written: one range on
@@ -224,46 +228,21 @@ impl SnapshotFile {
             wait_and_drop(&self.file, *waited, *kicked - *waited);
             *waited = *kicked;
         }
-        start_writeback(&self.file, *kicked, self.written - *kicked);
-        *kicked = self.written;
+        start_writeback(&self.file, *kicked, self.flushed - *kicked);
+        *kicked = self.flushed;
     }
 }
 
 impl Write for SnapshotFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match &mut self.mode {
-            Mode::Direct { chunk, filled } => {
-                let bytes = chunk.bytes_mut();
-                let n = buf.len().min(CHUNK_BYTES - *filled);
-                bytes[*filled..*filled + n].copy_from_slice(&buf[..n]);
-                *filled += n;
-                self.written += n as u64;
-                if *filled == CHUNK_BYTES {
-                    self.write_chunk()?;
-                    if let Some(rate) = &mut self.rate {
-                        rate.take(CHUNK_BYTES as u64);
-                    }
-                }
-                Ok(n)
-            }
-            Mode::Paced { kicked, .. } => {
-                // Never past the end of the current range, so ranges stay PACE_BYTES long
-                // even when the BufWriter in front hands over 1 MiB at once.
-                let room = (PACE_BYTES - (self.written - *kicked)).max(1) as usize;
-                let n = self.file.write(&buf[..buf.len().min(room)])?;
-                self.written += n as u64;
-                if let Some(rate) = &mut self.rate {
-                    rate.take(n as u64);
-                }
-                self.pace();
-                Ok(n)
-            }
-            Mode::Plain => {
-                let n = self.file.write(buf)?;
-                self.written += n as u64;
-                Ok(n)
-            }
+        let n = buf.len().min(CHUNK_BYTES - self.filled);
+        self.chunk.bytes_mut()[self.filled..self.filled + n].copy_from_slice(&buf[..n]);
+        self.filled += n;
+        self.written += n as u64;
+        if self.filled == CHUNK_BYTES {
+            self.write_staged()?;
         }
+        Ok(n)
     }
 
     /// Nothing to do: a staged partial chunk can only be written by [`SnapshotFile::finish`].
@@ -387,23 +366,25 @@ pub fn lower_this_thread() {
 mod tests {
     use super::*;
 
-    /// Writes `pieces` through a BufWriter as the snapshot writer does, finishes, reads back.
+    /// Writes `pieces` as the snapshot writer does, finishes, reads back.
     fn round_trip(create: impl FnOnce(&std::path::Path) -> SnapshotFile, pieces: &[Vec<u8>]) -> Vec<u8> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f");
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, create(&path));
+        let mut out = create(&path);
         for piece in pieces {
             out.write_all(piece).expect("write");
         }
-        let file = out.into_inner().map_err(|e| e.into_error()).expect("flush").finish().expect("finish");
+        let file = out.finish().expect("finish");
         file.sync_all().expect("fsync");
         std::fs::read(&path).expect("read")
     }
 
     fn pieces() -> Vec<Vec<u8>> {
-        // Sizes that straddle chunk, block and buffer boundaries, and a short odd tail.
+        // Sizes that straddle chunk, block and buffer boundaries, node-sized pieces, and a
+        // short odd tail.
         let pattern: Vec<u8> = (0..=255u8).cycle().take((3 << 20) + 4097).collect();
         let mut pieces = vec![pattern.clone(); 5];
+        pieces.extend((0..5_000).map(|i| pattern[i % 97..i % 97 + 150 + i % 61].to_vec()));
         pieces.push(pattern[..CHUNK_BYTES].to_vec());
         pieces.push(b"tail".to_vec());
         pieces
@@ -436,12 +417,12 @@ mod tests {
     fn the_paced_fallback_holds_exactly_what_was_written() {
         let pieces = pieces();
         let back = round_trip(
-            |p| SnapshotFile {
-                file: File::create(p).expect("create"),
-                mode: Mode::Paced { kicked: 0, waited: 0 },
-                written: 0,
-                flushed: 0,
-                rate: None,
+            |p| {
+                SnapshotFile::with_mode(
+                    File::create(p).expect("create"),
+                    Mode::Paced { kicked: 0, waited: 0 },
+                    None,
+                )
             },
             &pieces,
         );

@@ -105,11 +105,7 @@ fn write_snapshot_here(
         std::fs::File::create(&temp).map(SnapshotFile::plain)
     }
     .map_err(WalError::io("creating", &temp))?;
-    let mut out = CheckedWriter {
-        inner: std::io::BufWriter::with_capacity(1 << 20, file),
-        adler: Adler32::new(),
-        written: 0,
-    };
+    let mut out = CheckedWriter { inner: file, adler: Adler32::new(), written: 0 };
     let io = WalError::io("writing", &temp);
     let mut nodes = 0usize;
     let result = (|| -> std::io::Result<()> {
@@ -153,8 +149,7 @@ fn write_snapshot_here(
     })();
     let bytes = out.written;
     let finished = result.map_err(io).and_then(|()| {
-        let file = out.inner.into_inner().map_err(|e| WalError::io("writing", &temp)(e.into_error()))?;
-        let file = file.finish().map_err(WalError::io("writing", &temp))?;
+        let file = out.inner.finish().map_err(WalError::io("writing", &temp))?;
         if fsync {
             file.sync_all().map_err(WalError::io("fsyncing", &temp))?;
         }
