@@ -98,7 +98,42 @@ struct OpenLog {
     written: u64,
     /// The size preallocation has grown the file to.
     padded: u64,
+    /// Bytes below this offset are durable and were dropped from the page cache.
+    dropped: u64,
 }
+
+impl OpenLog {
+    /// Drops the durable whole pages written since the last call from the page cache. The log
+    /// is written once and read again only at a restart, but cached it grows the page cache by
+    /// every byte written: on this VM a 4 KiB setData load ran each member's writes ~50%
+    /// slower per byte once gigabytes of log sat in the cache (fresh pages for every write,
+    /// `copy_folio_from_iter_atomic` 19% → 36% of a follower), and every row after it too.
+    /// Unless the file is `finished` (rolled away from), the page holding the end stays: the
+    /// next write fills it, and dropped it would be read back first.
+    fn drop_durable_pages(&mut self, finished: bool) {
+        const PAGE: u64 = 4096;
+        // fadvise drops only the pages wholly inside the range.
+        let end =
+            if finished { self.written.next_multiple_of(PAGE) } else { self.written - self.written % PAGE };
+        if end > self.dropped {
+            drop_cached(&self.file, self.dropped, end - self.dropped);
+            self.dropped = end;
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn drop_cached(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fadvise on a valid fd, no memory passed; it only drops clean cached pages (the
+    // range was just fsynced), and errors are ignored: this is advice only.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), offset as i64, len as i64, libc::POSIX_FADV_DONTNEED);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn drop_cached(_file: &File, _offset: u64, _len: u64) {}
 
 /// Appends txns to `dir/log.<zxid>` files. Not thread-safe by itself: one writer thread owns it.
 #[derive(Debug)]
@@ -214,7 +249,7 @@ impl TxnLogWriter {
             .map_err(WalError::io("creating", &path))?;
         let header = FileHeader { magic: TXN_LOG_MAGIC, version: TXN_LOG_VERSION, dbid: 0 };
         self.buffer.extend_from_slice(&header.encode());
-        self.current = Some(OpenLog { file, path, written: 0, padded: 0 });
+        self.current = Some(OpenLog { file, path, written: 0, padded: 0, dropped: 0 });
         self.txns_in_file = 0;
         // The new name must survive a crash once a txn in it is acknowledged: the dir is
         // fsynced with the first sync of this file.
@@ -268,11 +303,13 @@ impl TxnLogWriter {
         }
         if self.options.force_sync {
             let started = std::time::Instant::now();
-            for log in &self.rolled {
+            for log in &mut self.rolled {
                 log.file.sync_data().map_err(WalError::io("fsyncing", &log.path))?;
+                log.drop_durable_pages(true);
             }
-            if let Some(log) = &self.current {
+            if let Some(log) = &mut self.current {
                 log.file.sync_data().map_err(WalError::io("fsyncing", &log.path))?;
+                log.drop_durable_pages(false);
             }
             if self.rolled_dir_sync {
                 crate::files::sync_dir(&self.dir)?;
@@ -592,4 +629,74 @@ pub fn last_logged_zxid(dir: &Path) -> Result<Option<i64>> {
         }
     }
     Ok(last)
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use jute::consts::op;
+    use jute::txn::{SetDataTxn, TxnBody, TxnHeader};
+
+    /// Pages of `path` in the page cache (mincore over a mapping of the file).
+    fn resident_pages(path: &Path) -> usize {
+        let file = File::open(path).expect("open");
+        // SAFETY: a read-only mapping of a file nobody truncates during the test.
+        let map = unsafe { memmap2::Mmap::map(&file) }.expect("mmap");
+        let pages = map.len().div_ceil(4096);
+        let mut residency = vec![0u8; pages];
+        // SAFETY: the mapping is live and `residency` has one byte per page of it.
+        let result =
+            unsafe { libc::mincore(map.as_ptr() as *mut libc::c_void, map.len(), residency.as_mut_ptr()) };
+        assert_eq!(result, 0, "mincore");
+        residency.iter().filter(|&&r| r & 1 == 1).count()
+    }
+
+    fn on_tmpfs(path: &Path) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+        // SAFETY: statfs fills the zeroed struct for a valid NUL-terminated path.
+        let mut stat: libc::statfs = unsafe { std::mem::zeroed() };
+        unsafe { libc::statfs(c_path.as_ptr(), &mut stat) == 0 && stat.f_type == libc::TMPFS_MAGIC }
+    }
+
+    #[test]
+    fn synced_log_pages_leave_the_page_cache_but_the_tail_page() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        if on_tmpfs(dir.path()) {
+            eprintln!("tmpfs keeps its pages: nothing to check");
+            return;
+        }
+        let mut writer = TxnLogWriter::new(dir.path(), LogOptions::default());
+        let value = jute::Bytes::from(vec![7u8; 4000]);
+        for zxid in 1..=200 {
+            let header = TxnHeader { client_id: 1, cxid: zxid as i32, zxid, time: 0, r#type: op::SET_DATA };
+            let body =
+                TxnBody::SetData(SetDataTxn { path: "/a".into(), data: Some(value.clone()), version: -1 });
+            writer.append(&header, &body, None).expect("append");
+            if zxid % 50 == 0 {
+                writer.sync().expect("sync");
+            }
+        }
+        let path = writer.current_path().expect("a log").to_path_buf();
+        let written_pages = writer.current_file_bytes().div_ceil(4096) as usize;
+        assert!(written_pages > 190, "{written_pages} pages written");
+        // ~200 pages written and fsynced: only the page still being filled stays cached.
+        assert!(
+            resident_pages(&path) <= 1,
+            "{} of {written_pages} pages still cached",
+            resident_pages(&path)
+        );
+        // After a roll the whole file is final and goes.
+        writer.roll().expect("roll");
+        writer.sync().expect("sync");
+        assert_eq!(resident_pages(&path), 0);
+        // And it reads back whole.
+        let mut entries = read_from(dir.path(), 0).expect("read");
+        let mut count = 0;
+        while let Some((entry, _)) = entries.next_entry().expect("entry") {
+            count += 1;
+            assert_eq!(entry.header.zxid, count);
+        }
+        assert_eq!(count, 200);
+    }
 }
