@@ -314,15 +314,22 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 #[cfg(target_os = "linux")]
 fn wait_and_drop(file: &File, offset: u64, len: u64) {
     use std::os::fd::AsRawFd;
-    let fd = file.as_raw_fd();
-    // SAFETY: as above; fadvise only drops clean cached pages of this file.
+    let flags =
+        libc::SYNC_FILE_RANGE_WAIT_BEFORE | libc::SYNC_FILE_RANGE_WRITE | libc::SYNC_FILE_RANGE_WAIT_AFTER;
+    // SAFETY: as above.
+    if unsafe { libc::sync_file_range(file.as_raw_fd(), offset as i64, len as i64, flags) } == 0 {
+        drop_cached(file, offset, len);
+    }
+}
+
+/// Drops the cached pages wholly inside the range from the page cache (clean ones only: call it
+/// on a range already written back). Advice only: errors are ignored.
+#[cfg(target_os = "linux")]
+pub(crate) fn drop_cached(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fadvise on a valid fd for the call's duration; no memory of ours is passed.
     unsafe {
-        let flags = libc::SYNC_FILE_RANGE_WAIT_BEFORE
-            | libc::SYNC_FILE_RANGE_WRITE
-            | libc::SYNC_FILE_RANGE_WAIT_AFTER;
-        if libc::sync_file_range(fd, offset as i64, len as i64, flags) == 0 {
-            libc::posix_fadvise(fd, offset as i64, len as i64, libc::POSIX_FADV_DONTNEED);
-        }
+        libc::posix_fadvise(file.as_raw_fd(), offset as i64, len as i64, libc::POSIX_FADV_DONTNEED);
     }
 }
 
@@ -331,6 +338,9 @@ fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 #[cfg(not(target_os = "linux"))]
 fn wait_and_drop(_file: &File, _offset: u64, _len: u64) {}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn drop_cached(_file: &File, _offset: u64, _len: u64) {}
 
 /// Puts the calling thread (only it) at nice 10 and best-effort I/O priority 7 (the lowest).
 /// There is no way back for an unprivileged thread (nice), so call it on a thread of its own.

@@ -116,24 +116,11 @@ impl OpenLog {
         let end =
             if finished { self.written.next_multiple_of(PAGE) } else { self.written - self.written % PAGE };
         if end > self.dropped {
-            drop_cached(&self.file, self.dropped, end - self.dropped);
+            crate::background::drop_cached(&self.file, self.dropped, end - self.dropped);
             self.dropped = end;
         }
     }
 }
-
-#[cfg(target_os = "linux")]
-fn drop_cached(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: fadvise on a valid fd, no memory passed; it only drops clean cached pages (the
-    // range was just fsynced), and errors are ignored: this is advice only.
-    unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), offset as i64, len as i64, libc::POSIX_FADV_DONTNEED);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn drop_cached(_file: &File, _offset: u64, _len: u64) {}
 
 /// Appends txns to `dir/log.<zxid>` files. Not thread-safe by itself: one writer thread owns it.
 #[derive(Debug)]

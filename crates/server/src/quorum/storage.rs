@@ -60,8 +60,6 @@ struct JobQueue {
 #[derive(Debug, Default)]
 struct QueueState {
     jobs: Vec<Job>,
-    /// The storage thread waits for jobs (a push must wake it).
-    idle: bool,
     /// The core is gone: the storage thread ends.
     closed: bool,
 }
@@ -70,10 +68,8 @@ impl JobSender {
     pub fn send(&self, job: Job) {
         let mut state = self.0.state.lock();
         state.jobs.push(job);
-        if state.idle {
-            state.idle = false;
-            self.0.wake.notify_one();
-        }
+        // No syscall unless the storage thread waits (parking_lot checks for a waiter first).
+        self.0.wake.notify_one();
     }
 }
 
@@ -93,7 +89,6 @@ impl JobQueue {
             if state.closed {
                 return false;
             }
-            state.idle = true;
             self.wake.wait(&mut state);
         }
         std::mem::swap(&mut state.jobs, batch);
