@@ -134,3 +134,25 @@ fn loading_purges_unused_acls_and_keeps_the_id_counter() {
     apply(&mut loaded, 1, create("/y"));
     assert_eq!(loaded.get_node("/y").unwrap().acl_id, 8, "ids continue after the largest loaded");
 }
+
+#[test]
+fn a_path_listed_twice_counts_its_later_copy_once() {
+    let stat = jute::records::StatPersisted::default();
+    for first_out_of_order in [false, true] {
+        let mut loaded = DataTree::new();
+        loaded.begin_load();
+        loaded.insert_loaded_node("", Some(b"r"), -1, stat.clone()).unwrap();
+        if first_out_of_order {
+            // A node out of path order first: the rest of the load goes through the map.
+            loaded.insert_loaded_node("/z", None, -1, stat.clone()).unwrap();
+        }
+        loaded.insert_loaded_node("/a", Some(b"xx"), -1, stat.clone()).unwrap();
+        loaded.insert_loaded_node("/a", Some(b"yyyyy"), -1, stat.clone()).unwrap();
+        loaded.finish_load();
+        loaded.check_invariants().unwrap();
+        assert_eq!(loaded.get_node("/a").unwrap().data(), Some(&b"yyyyy"[..]));
+        // "/" and "" with their data, "/a" with the later data, "/z" when loaded.
+        let z = if first_out_of_order { 2 } else { 0 };
+        assert_eq!(loaded.approximate_data_size(), (1 + 1) + 1 + (2 + 5) + z);
+    }
+}
