@@ -39,12 +39,15 @@ pub fn reexec_with_tuned_malloc() {
         let Some(value) = tuned_value(current.as_deref()) else { return };
         let mut args = std::env::args_os();
         let program = args.next().unwrap_or_default();
-        // /proc/self/exe: the running binary even if its path was replaced since it started.
-        let error = std::process::Command::new("/proc/self/exe")
-            .arg0(&program)
-            .args(args)
-            .env("GLIBC_TUNABLES", value)
-            .exec();
+        // The binary's own path, so the process keeps its name (`ps`, `top`, `pgrep
+        // ferrokeeper` read the name exec gives it); /proc/self/exe when that path is gone
+        // (replaced since the start), which names the process "exe" but runs this binary.
+        let binary = std::env::current_exe()
+            .ok()
+            .filter(|path| path.exists())
+            .unwrap_or_else(|| std::path::PathBuf::from("/proc/self/exe"));
+        let error =
+            std::process::Command::new(binary).arg0(&program).args(args).env("GLIBC_TUNABLES", value).exec();
         eprintln!(
             "ferrokeeper: could not re-execute with GLIBC_TUNABLES ({error}); using glibc's malloc defaults"
         );

@@ -25,6 +25,9 @@ fn the_server_re_executes_itself_once_with_the_larger_cache_and_keeps_its_pid() 
     // The pid we spawned is the one serving (exec, not a child), with the tunables applied.
     let seen = tunables_of(server.child.id()).unwrap_or_default();
     assert!(seen.contains(ferrokeeper::malloc_tuning::TUNABLES), "GLIBC_TUNABLES={seen}");
+    // It keeps its name: the kernel names a process after the file it executes.
+    let name = std::fs::read_to_string(format!("/proc/{}/comm", server.child.id())).expect("comm");
+    assert_eq!(name.trim_end(), "ferrokeeper");
     assert!(four_letter(server.address, "ruok").is_some_and(|answer| answer == "imok"));
 }
 
