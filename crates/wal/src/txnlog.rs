@@ -567,7 +567,12 @@ pub fn read_from(dir: &Path, zxid: i64) -> Result<TxnIterator> {
 impl TxnIterator {
     /// The next txn, None after the last one.
     pub fn next_entry(&mut self) -> Result<Option<(LogEntry, PathBuf)>> {
-        loop {
+        Ok(self.next_entry_in()?.map(|(entry, path)| (entry, path.to_path_buf())))
+    }
+
+    /// The next txn and the file it is in, None after the last one.
+    pub fn next_entry_in(&mut self) -> Result<Option<(LogEntry, &Path)>> {
+        let found = loop {
             if self.current.is_none() {
                 let Some((_, path)) = self.files.pop_front() else { return Ok(None) };
                 self.current = Some(LogFileReader::open(&path)?);
@@ -575,7 +580,7 @@ impl TxnIterator {
             let reader = self.current.as_mut().expect("opened above");
             match reader.next_entry()? {
                 Some(entry) if entry.header.zxid < self.zxid => continue,
-                Some(entry) => return Ok(Some((entry, reader.path().to_path_buf()))),
+                Some(entry) => break entry,
                 None => {
                     if let Some(LogEnd::Torn { offset, reason }) = reader.end() {
                         self.torn.push(TornTail {
@@ -587,7 +592,8 @@ impl TxnIterator {
                     self.current = None;
                 }
             }
-        }
+        };
+        Ok(Some((found, self.current.as_ref().expect("read from it").path())))
     }
 
     /// The torn ends met so far.

@@ -407,3 +407,31 @@ fn a_snapshot_of_names_that_sort_before_the_slash_reads_back() {
     assert_same_tree(&recovered.tree, &tree);
     recovered.tree.check_invariants().unwrap();
 }
+
+#[test]
+fn replay_crosses_log_files_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = TxnLogWriter::new(dir.path(), small_prealloc());
+    let mut tree = DataTree::new();
+    for zxid in 1..=3000 {
+        let (h, b) = txn(zxid);
+        writer.append(&h, &b, None).unwrap();
+        tree.apply(&h, &b);
+        if zxid == 250 {
+            writer.sync().unwrap();
+            write_snapshot(&tree.snapshot_view(), dir.path(), true, true).unwrap();
+        }
+        if zxid == 1100 || zxid == 1700 {
+            writer.sync().unwrap();
+            writer.roll().unwrap();
+        }
+    }
+    writer.sync().unwrap();
+    let logs = wal::files::list(dir.path(), "log").unwrap();
+    assert_eq!(logs.iter().map(|(z, _)| *z).collect::<Vec<_>>(), vec![1, 1101, 1701]);
+    let recovered = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
+    assert_eq!(recovered.snapshot.as_ref().unwrap().0, 250);
+    assert_eq!(recovered.txns_replayed, 2750);
+    assert_eq!(recovered.last_zxid, 3000);
+    assert_same_tree(&recovered.tree, &tree);
+}
