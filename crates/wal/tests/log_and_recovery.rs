@@ -73,6 +73,29 @@ fn small_prealloc() -> LogOptions {
     LogOptions { prealloc_bytes: 64 * 1024, ..LogOptions::default() }
 }
 
+/// Logs txns 1..=`last` in `dir`, applying each to a tree too (returned): after a zxid in
+/// `roll_after` the log rolls, after one in `snapshot_after` a snapshot is written.
+fn log_txns(dir: &Path, last: i64, roll_after: &[i64], snapshot_after: &[i64]) -> DataTree {
+    let mut writer = TxnLogWriter::new(dir, small_prealloc());
+    let mut tree = DataTree::new();
+    for zxid in 1..=last {
+        let (h, b) = txn(zxid);
+        writer.append(&h, &b, None).unwrap();
+        tree.apply(&h, &b);
+        if roll_after.contains(&zxid) || snapshot_after.contains(&zxid) {
+            writer.sync().unwrap();
+        }
+        if roll_after.contains(&zxid) {
+            writer.roll().unwrap();
+        }
+        if snapshot_after.contains(&zxid) {
+            write_snapshot(&tree.snapshot_view(), dir, true, true).unwrap();
+        }
+    }
+    writer.sync().unwrap();
+    tree
+}
+
 fn assert_same_tree(a: &DataTree, b: &DataTree) {
     let nodes = |tree: &DataTree| {
         tree.nodes_depth_first()
@@ -107,19 +130,7 @@ fn written_txns_read_back_and_the_file_is_preallocated_as_java_does() {
 #[test]
 fn rolled_logs_and_snapshots_recover_to_the_same_tree() {
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = TxnLogWriter::new(dir.path(), small_prealloc());
-    let mut tree = DataTree::new();
-    for zxid in 1..=1000 {
-        let (h, b) = txn(zxid);
-        writer.append(&h, &b, None).unwrap();
-        tree.apply(&h, &b);
-        if zxid % 300 == 0 {
-            writer.sync().unwrap();
-            writer.roll().unwrap();
-            write_snapshot(&tree.snapshot_view(), dir.path(), true, true).unwrap();
-        }
-    }
-    writer.sync().unwrap();
+    let tree = log_txns(dir.path(), 1000, &[300, 600, 900], &[300, 600, 900]);
     let logs = wal::files::list(dir.path(), "log").unwrap();
     assert_eq!(logs.iter().map(|(z, _)| *z).collect::<Vec<_>>(), vec![1, 301, 601, 901]);
     let recovered = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
@@ -192,18 +203,7 @@ fn a_bad_checksum_in_the_middle_of_a_log_is_corruption_not_a_torn_tail() {
 #[test]
 fn a_corrupt_newest_snapshot_falls_back_to_the_previous_one() {
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = TxnLogWriter::new(dir.path(), small_prealloc());
-    let mut tree = DataTree::new();
-    for zxid in 1..=300 {
-        let (h, b) = txn(zxid);
-        writer.append(&h, &b, None).unwrap();
-        tree.apply(&h, &b);
-        if zxid == 100 || zxid == 200 {
-            writer.sync().unwrap();
-            write_snapshot(&tree.snapshot_view(), dir.path(), true, true).unwrap();
-        }
-    }
-    writer.sync().unwrap();
+    let tree = log_txns(dir.path(), 300, &[], &[100, 200]);
     let newest = dir.path().join("snapshot.c8");
     // A flipped byte in the middle (the seal catches it) ...
     let mut bytes = std::fs::read(&newest).unwrap();
@@ -411,22 +411,7 @@ fn a_snapshot_of_names_that_sort_before_the_slash_reads_back() {
 #[test]
 fn replay_crosses_log_files_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = TxnLogWriter::new(dir.path(), small_prealloc());
-    let mut tree = DataTree::new();
-    for zxid in 1..=3000 {
-        let (h, b) = txn(zxid);
-        writer.append(&h, &b, None).unwrap();
-        tree.apply(&h, &b);
-        if zxid == 250 {
-            writer.sync().unwrap();
-            write_snapshot(&tree.snapshot_view(), dir.path(), true, true).unwrap();
-        }
-        if zxid == 1100 || zxid == 1700 {
-            writer.sync().unwrap();
-            writer.roll().unwrap();
-        }
-    }
-    writer.sync().unwrap();
+    let tree = log_txns(dir.path(), 3000, &[1100, 1700], &[250]);
     let logs = wal::files::list(dir.path(), "log").unwrap();
     assert_eq!(logs.iter().map(|(z, _)| *z).collect::<Vec<_>>(), vec![1, 1101, 1701]);
     let recovered = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
