@@ -337,8 +337,9 @@ def big_tree_section(table: Table, workdir: Path, plan: dict) -> None:
             # JIT, first touches of a freshly loaded tree) are slower than any snapshot.
             loadgen([server], kind, d + 120, op="setdata", value_size=100, sessions=16, inflight=64,
                     duration=max(1, d // 3), warmup=0, rate=rate, nodes=plan["nodes"])
-            # The load and the startup snapshot leave GBs of dirty pages; their writeback would
-            # land in whichever run comes first (it did: ~50 ms p99 on both servers).
+            # The load and the startup snapshot leave GBs of dirty pages, whose writeback would
+            # otherwise land in whichever run comes first (not the only stall seen here: see
+            # docs/PERFORMANCE.md, "A second full run").
             os.sync()
             base = loadgen([server], kind, d + 120, op="setdata", value_size=100, sessions=16, inflight=64,
                            duration=d, warmup=1, rate=rate, nodes=plan["nodes"], no_setup=True)

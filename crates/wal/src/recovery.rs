@@ -127,7 +127,7 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
     let mut replayed = 0u64;
     let mut digest_mismatches = 0u64;
     let mut last_progress = Instant::now();
-    while let Some((entry, path)) = iterator.next_entry_in()? {
+    while let Some((entry, path)) = iterator.next_entry()? {
         let zxid = entry.header.zxid;
         if options.check_gaps {
             let same_epoch = zxid >> 32 == last_zxid >> 32;

@@ -565,13 +565,8 @@ pub fn read_from(dir: &Path, zxid: i64) -> Result<TxnIterator> {
 }
 
 impl TxnIterator {
-    /// The next txn, None after the last one.
-    pub fn next_entry(&mut self) -> Result<Option<(LogEntry, PathBuf)>> {
-        Ok(self.next_entry_in()?.map(|(entry, path)| (entry, path.to_path_buf())))
-    }
-
     /// The next txn and the file it is in, None after the last one.
-    pub fn next_entry_in(&mut self) -> Result<Option<(LogEntry, &Path)>> {
+    pub fn next_entry(&mut self) -> Result<Option<(LogEntry, &Path)>> {
         let found = loop {
             if self.current.is_none() {
                 let Some((_, path)) = self.files.pop_front() else { return Ok(None) };
