@@ -74,6 +74,7 @@ use jute::txn::{
 };
 use pending_digest::PendingDigest;
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -343,8 +344,10 @@ impl PendingChanges {
         while self.records.front().is_some_and(|record| record.zxid <= zxid) {
             let sequence = self.first_sequence;
             if let Some(record) = self.records.pop_front() {
-                if self.latest.get(&record.path) == Some(&sequence) {
-                    self.latest.remove(&record.path);
+                if let Entry::Occupied(latest) = self.latest.entry(record.path) {
+                    if *latest.get() == sequence {
+                        latest.remove();
+                    }
                 }
             }
             self.first_sequence += 1;
@@ -423,7 +426,11 @@ impl PendingChanges {
             self.records.back().map_or(0, |last| last.zxid)
         );
         let sequence = self.first_sequence + self.records.len() as u64;
-        let replaced = self.latest.insert(record.path.clone(), sequence);
+        // A path already pending (a create's parent, a node set again) keeps its key.
+        let replaced = match self.latest.get_mut(&record.path) {
+            Some(latest) => Some(std::mem::replace(latest, sequence)),
+            None => self.latest.insert(record.path.clone(), sequence),
+        };
         if let Some(undo) = &mut self.multi_undo {
             undo.push((record.path.clone(), replaced));
         }

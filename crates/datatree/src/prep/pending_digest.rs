@@ -26,7 +26,9 @@ use bytes::Bytes;
 use jute::consts::{err, op};
 use jute::records::StatPersisted;
 use jute::txn::{TxnBody, TxnDigest, TxnHeader};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 /// A node as the tree will hold it once every prepared txn is applied (the digest's fields).
 #[derive(Debug, Clone)]
@@ -51,8 +53,8 @@ struct OverlayEntry {
 struct TxnChange {
     zxid: i64,
     delta: i64,
-    /// Node keys it wrote into the overlay (repeats allowed).
-    touched: Vec<String>,
+    /// Node keys it wrote into the overlay (repeats allowed), sharing the overlay's key.
+    touched: Vec<Arc<str>>,
 }
 
 /// A txn whose effect on the digest the overlay does not model.
@@ -62,7 +64,7 @@ struct Unmodelled;
 /// The running "pending tree digest": see the module doc.
 #[derive(Debug, Default)]
 pub(crate) struct PendingDigest {
-    overlay: HashMap<String, OverlayEntry>,
+    overlay: HashMap<Arc<str>, OverlayEntry>,
     txns: VecDeque<TxnChange>,
     /// Σ delta over `txns`.
     pending_delta: i64,
@@ -117,8 +119,10 @@ impl PendingDigest {
             let Some(change) = self.txns.pop_front() else { break };
             self.pending_delta = self.pending_delta.wrapping_sub(change.delta);
             for path in change.touched {
-                if self.overlay.get(&path).is_some_and(|entry| entry.zxid <= zxid) {
-                    self.overlay.remove(&path);
+                if let Entry::Occupied(entry) = self.overlay.entry(path) {
+                    if entry.get().zxid <= zxid {
+                        entry.remove();
+                    }
                 }
             }
         }
@@ -136,12 +140,12 @@ impl PendingDigest {
 /// One txn being moved through the overlay.
 struct TxnStep<'a> {
     tree: &'a DataTree,
-    overlay: &'a mut HashMap<String, OverlayEntry>,
+    overlay: &'a mut HashMap<Arc<str>, OverlayEntry>,
     zxid: i64,
     time: i64,
     client_id: i64,
     delta: i64,
-    touched: Vec<String>,
+    touched: Vec<Arc<str>>,
 }
 
 impl TxnStep<'_> {
@@ -166,17 +170,22 @@ impl TxnStep<'_> {
         }
     }
 
-    /// Replaces the node at tree key `path`; `node.digest` is recomputed here.
-    fn put(&mut self, path: &str, node: Option<DigestNode>) {
-        let old_digest = self.current(path).map_or(0, |old| old.digest);
+    /// Replaces the node at tree key `path`, whose digest is `old_digest` (0 when absent: the
+    /// caller has just read it through [`TxnStep::current`] or found it absent); `node.digest`
+    /// is recomputed here.
+    fn put(&mut self, path: &str, old_digest: i64, node: Option<DigestNode>) {
         let node = node.map(|mut node| {
             node.digest = node_digest(path, node.data.as_deref(), &node.stat);
             node
         });
         let new_digest = node.as_ref().map_or(0, |node| node.digest);
         self.delta = self.delta.wrapping_add(new_digest).wrapping_sub(old_digest);
-        self.overlay.insert(path.to_owned(), OverlayEntry { zxid: self.zxid, node });
-        self.touched.push(path.to_owned());
+        let key = match self.overlay.get_key_value(path) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(path),
+        };
+        self.overlay.insert(key.clone(), OverlayEntry { zxid: self.zxid, node });
+        self.touched.push(key);
     }
 
     /// `DataTree::process`, for the digest.
@@ -203,18 +212,20 @@ impl TxnStep<'_> {
             TxnBody::SetData(txn) | TxnBody::Reconfig(txn) => {
                 let path = key(&txn.path);
                 if let Some(mut node) = self.current(path) {
+                    let old_digest = node.digest;
                     node.data = txn.data.clone();
                     node.stat.mtime = self.time;
                     node.stat.mzxid = self.zxid;
                     node.stat.version = txn.version;
-                    self.put(path, Some(node));
+                    self.put(path, old_digest, Some(node));
                 }
             }
             TxnBody::SetAcl(txn) => {
                 let path = key(&txn.path);
                 if let Some(mut node) = self.current(path) {
+                    let old_digest = node.digest;
                     node.stat.aversion = txn.version;
-                    self.put(path, Some(node));
+                    self.put(path, old_digest, Some(node));
                 }
             }
             TxnBody::CloseSession(txn) => {
@@ -257,6 +268,7 @@ impl TxnStep<'_> {
         let (parent_path, _) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path);
         let mut parent = self.current(parent_key).ok_or(err::NO_NODE)?;
+        let parent_digest = parent.digest;
         if self.exists(path) {
             return Err(err::NODE_EXISTS);
         }
@@ -267,7 +279,7 @@ impl TxnStep<'_> {
             parent.stat.pzxid = self.zxid;
         }
         parent.child_count += 1;
-        self.put(parent_key, Some(parent));
+        self.put(parent_key, parent_digest, Some(parent));
         let stat = StatPersisted {
             czxid: self.zxid,
             mzxid: self.zxid,
@@ -279,7 +291,7 @@ impl TxnStep<'_> {
             ephemeral_owner: owner,
             pzxid: self.zxid,
         };
-        self.put(path, Some(DigestNode { stat, data: data.clone(), child_count: 0, digest: 0 }));
+        self.put(path, 0, Some(DigestNode { stat, data: data.clone(), child_count: 0, digest: 0 }));
         Ok(())
     }
 
@@ -288,19 +300,20 @@ impl TxnStep<'_> {
         let Some((parent_path, _)) = parent_and_child(path) else { return Ok(()) };
         let parent_key = key(parent_path);
         let Some(mut parent) = self.current(parent_key) else { return Ok(()) };
+        let parent_digest = parent.digest;
         if self.exists(path) {
             parent.child_count = parent.child_count.saturating_sub(1);
         }
         if self.zxid > parent.stat.pzxid {
             parent.stat.pzxid = self.zxid;
         }
-        self.put(parent_key, Some(parent));
+        self.put(parent_key, parent_digest, Some(parent));
         let Some(node) = self.current(path) else { return Ok(()) };
         if node.child_count > 0 {
             // The tree drops the whole subtree; its nodes are not all in view here.
             return Err(Unmodelled);
         }
-        self.put(path, None);
+        self.put(path, node.digest, None);
         Ok(())
     }
 
@@ -308,11 +321,12 @@ impl TxnStep<'_> {
     fn set_cversion_pzxid(&mut self, path: &str, cversion: i32) {
         let path = key(path.strip_suffix('/').unwrap_or(path));
         let Some(mut node) = self.current(path) else { return };
+        let old_digest = node.digest;
         let cversion = if cversion == -1 { node.stat.cversion.wrapping_add(1) } else { cversion };
         if cversion > node.stat.cversion {
             node.stat.cversion = cversion;
             node.stat.pzxid = self.zxid;
-            self.put(path, Some(node));
+            self.put(path, old_digest, Some(node));
         }
     }
 
@@ -326,11 +340,11 @@ impl TxnStep<'_> {
             .tree
             .ephemerals_of(session)
             .into_iter()
-            .filter(|path| !self.overlay.contains_key(path))
+            .filter(|path| !self.overlay.contains_key(path.as_str()))
             .collect();
         for (path, entry) in self.overlay.iter() {
             if entry.node.as_ref().is_some_and(owned_by_session) {
-                owned.insert(path.clone());
+                owned.insert(path.to_string());
             }
         }
         for path in listed {
