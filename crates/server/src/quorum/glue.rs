@@ -55,6 +55,10 @@ pub(crate) struct QuorumSide {
     /// when the next one is taken).
     last_snapshot_zxid: i64,
     queue: VecDeque<PendingReady>,
+    /// The leader a serving follower's storage thread sends its proposal ACKs to directly
+    /// ([`Core::take_broadcast_acks`]): set once the batch that made it serve is carried out,
+    /// so every message of the sync phase is on the connection before the first such ACK.
+    direct_acks: Option<Sid>,
     /// [`Core::run_done_readies`] is running: a batch it carries out can queue more (a learner's
     /// forwarded request is proposed from an event), and the running loop takes those too rather
     /// than a nested one (under a deep pipeline the nesting overflowed the stack).
@@ -106,6 +110,7 @@ impl Core {
             next_token: 1,
             last_snapshot_zxid: 0,
             queue: VecDeque::new(),
+            direct_acks: None,
             draining: false,
             clock,
             connects: HashMap::new(),
@@ -196,10 +201,31 @@ impl Core {
         let persist = std::mem::take(&mut ready.persist);
         let done = persist.is_empty();
         if !done {
-            q.storage.jobs.send(Job { token, persist });
+            let acks = Self::take_broadcast_acks(q, &mut ready);
+            q.storage.jobs.send(Job { token, persist, acks });
         }
         q.queue.push_back(PendingReady { token, done, waiting: Waiting::new(ready), tree: None });
         self.run_done_readies();
+    }
+
+    /// A serving follower's ACKs of this batch's proposals, taken out of `ready` for the storage
+    /// thread to send once the batch is durable (Zab's rule holds: the fsync comes first). Only
+    /// once [`QuorumSide::direct_acks`] is set: the ACKs of the sync phase keep their order with
+    /// NEWLEADER and UPTODATE.
+    fn take_broadcast_acks(
+        q: &mut QuorumSide,
+        ready: &mut Ready,
+    ) -> Option<(tokio::sync::mpsc::UnboundedSender<Frame>, Vec<u8>)> {
+        let leader = q.direct_acks?;
+        if q.node.state() != ServerState::Following || !q.node.is_serving() || q.node.leader() != Some(leader)
+        {
+            return None;
+        }
+        if !ready.messages.iter().any(|outgoing| is_proposal_ack(outgoing, leader)) {
+            return None;
+        }
+        let sender = q.net.sender(leader)?;
+        Some((sender, split_proposal_acks(&mut ready.messages, leader)))
     }
 
     fn run_done_readies(&mut self) {
@@ -449,6 +475,12 @@ impl Core {
                 }
             }
             Event::Serving(serving) => {
+                if let Some(q) = self.quorum.as_mut() {
+                    q.direct_acks = match q.node.state() {
+                        ServerState::Following if serving => q.node.leader(),
+                        _ => None,
+                    };
+                }
                 if serving {
                     tracing::info!("Serving: {}", self.quorum_view().map_or("", |v| v.mode));
                 } else {
@@ -515,6 +547,7 @@ impl Core {
 
     fn on_state_changed(&mut self, state: ServerState, vote: zab::Vote, election_epoch: i64) {
         let Some(q) = self.quorum.as_mut() else { return };
+        q.direct_acks = None;
         match state {
             ServerState::Looking => {
                 tracing::info!("LOOKING (round {})", election_epoch);
@@ -742,4 +775,70 @@ pub(super) struct PendingConnectArgs {
     pub timeout_ms: i32,
     pub read_only: Option<bool>,
     pub established: oneshot::Sender<bool>,
+}
+
+/// An ACK of a proposal (not NEWLEADER's, whose counter is 0) to `leader`.
+fn is_proposal_ack(outgoing: &zab::Outgoing, leader: Sid) -> bool {
+    outgoing.to == leader
+        && matches!(outgoing.message, Message::Quorum(QuorumMessage::Ack { zxid }) if zxid.counter() != 0)
+}
+
+/// Removes every proposal ACK to `leader` from `messages` (the rest keep their order) and
+/// returns them as quorum packets, back to back, in their order.
+fn split_proposal_acks(messages: &mut Vec<zab::Outgoing>, leader: Sid) -> Vec<u8> {
+    let mut frames = Vec::new();
+    messages.retain(|outgoing| {
+        if !is_proposal_ack(outgoing, leader) {
+            return true;
+        }
+        if let Message::Quorum(message) = &outgoing.message {
+            frames.extend_from_slice(&zab::wire::write_packet(&zab::wire::encode_quorum(message)));
+        }
+        false
+    });
+    frames
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to(to: Sid, message: QuorumMessage) -> zab::Outgoing {
+        zab::Outgoing { to, message: Message::Quorum(message) }
+    }
+
+    fn packet(message: &QuorumMessage) -> Vec<u8> {
+        zab::wire::write_packet(&zab::wire::encode_quorum(message))
+    }
+
+    #[test]
+    fn proposal_acks_to_the_leader_leave_in_order_and_the_rest_stays() {
+        let leader = 1;
+        let ack = |counter| QuorumMessage::Ack { zxid: Zxid::new(2, counter) };
+        let ping = QuorumMessage::PingReply { zxid: Zxid::new(2, 1), touches: Vec::new() };
+        let mut messages = vec![
+            to(leader, ack(0)),
+            to(leader, ack(7)),
+            to(3, ack(8)),
+            to(leader, ping.clone()),
+            to(leader, ack(9)),
+        ];
+        let frames = split_proposal_acks(&mut messages, leader);
+        assert_eq!(frames, [packet(&ack(7)), packet(&ack(9))].concat());
+        let kept: Vec<(Sid, QuorumMessage)> = messages
+            .into_iter()
+            .map(|o| match o.message {
+                Message::Quorum(m) => (o.to, m),
+                Message::Election(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(kept, vec![(leader, ack(0)), (3, ack(8)), (leader, ping)]);
+    }
+
+    #[test]
+    fn nothing_is_taken_without_a_proposal_ack() {
+        let mut messages = vec![to(1, QuorumMessage::Ack { zxid: Zxid::new(3, 0) })];
+        assert!(split_proposal_acks(&mut messages, 1).is_empty());
+        assert_eq!(messages.len(), 1);
+    }
 }

@@ -32,6 +32,10 @@ use zab::Persist;
 pub struct Job {
     pub token: u64,
     pub persist: Vec<Persist>,
+    /// A follower's ACKs of the proposals in `persist`, encoded for the connection to the
+    /// leader: the storage thread sends them the moment the group's fsync returns, rather than
+    /// through the core, whose queue may hold hundreds of microseconds of other work.
+    pub acks: Option<(mpsc::UnboundedSender<crate::quorum::net::Frame>, Vec<u8>)>,
 }
 
 /// What the storage thread and the core share.
@@ -152,6 +156,12 @@ pub fn start(
             }
             if let Err(error) = storage.sync().and_then(|()| storage.maybe_roll()) {
                 return storage.fail(&error);
+            }
+            for job in &mut batch {
+                if let Some((leader, frames)) = job.acks.take() {
+                    // A closed connection drops them, as the core's send would.
+                    let _ = leader.send(crate::quorum::net::Frame::Now(frames));
+                }
             }
             // One message for the whole group (jobs complete in token order), and one before
             // it for each job that brings a tree to install.
@@ -377,6 +387,48 @@ mod tests {
         // A writer continues after the cut in a new file.
         write_log(dir.path(), &[epoch1(3)], None);
         assert_eq!(logged(dir.path()), vec![epoch1(1), epoch1(2), epoch1(3)]);
+    }
+
+    fn start_on(dir: &Path) -> (Handles, mpsc::UnboundedReceiver<CoreMessage>) {
+        let dirs = Dirs::create(dir, dir).unwrap();
+        let settings = StorageSettings::from_config(&crate::config::ServerConfig::default_standalone());
+        let (core_tx, core_rx) = mpsc::unbounded_channel();
+        (start(&dirs, &settings, 0, core_tx).unwrap(), core_rx)
+    }
+
+    fn proposal(zxid: i64) -> zab::Txn {
+        let header =
+            TxnHeader { client_id: zxid, cxid: 0, zxid, time: 0, r#type: jute::consts::op::CREATE_SESSION };
+        let body = TxnBody::CreateSession(CreateSessionTxn { time_out: 1000 });
+        zab::Txn { zxid: zab::Zxid(zxid), data: wal::txnlog::encode_payload(&header, &body, None).into() }
+    }
+
+    #[test]
+    fn a_jobs_acks_leave_once_its_txns_are_logged_and_before_the_core_hears() {
+        let dir = tempfile::tempdir().unwrap();
+        let (handles, mut core_rx) = start_on(dir.path());
+        let (leader_tx, mut leader_rx) = mpsc::unbounded_channel();
+        let zxid = (1 << 32) | 1;
+        handles.jobs.send(Job {
+            token: 1,
+            persist: vec![Persist::Append(proposal(zxid))],
+            acks: Some((leader_tx, b"acks".to_vec())),
+        });
+        let frame = leader_rx.blocking_recv().expect("the acks are sent");
+        // What they acknowledge is in the log by then.
+        assert_eq!(logged(&dir.path().join("version-2")), vec![zxid]);
+        assert!(matches!(frame, crate::quorum::net::Frame::Now(bytes) if bytes == b"acks"));
+        match core_rx.blocking_recv() {
+            Some(CoreMessage::Quorum(Input::Durable { up_to: 1, .. })) => {}
+            other => panic!("expected the job durable, got {other:?}"),
+        }
+        // A job without acks sends none.
+        handles.jobs.send(Job { token: 2, persist: vec![Persist::Append(proposal(zxid + 1))], acks: None });
+        assert!(matches!(
+            core_rx.blocking_recv(),
+            Some(CoreMessage::Quorum(Input::Durable { up_to: 2, .. }))
+        ));
+        assert!(leader_rx.try_recv().is_err());
     }
 
     #[test]
