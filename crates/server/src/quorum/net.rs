@@ -467,12 +467,12 @@ impl QuorumNet {
         }
     }
 
-    /// Sends to `to`; a learner (`dial`) connects to its leader first if it has no connection.
     /// The channel to `to`'s connection, if one is open.
     pub fn sender(&self, to: Sid) -> Option<mpsc::UnboundedSender<Frame>> {
         self.inner.connections.lock().get(&to).map(|connection| connection.tx.clone())
     }
 
+    /// Sends to `to`; a learner (`dial`) connects to its leader first if it has no connection.
     pub fn send(&self, to: Sid, frame: Frame, dial: bool) {
         let mut connections = self.inner.connections.lock();
         if let Some(connection) = connections.get(&to) {
