@@ -217,6 +217,8 @@ impl Core {
         ready: &mut Ready,
     ) -> Option<(tokio::sync::mpsc::UnboundedSender<Frame>, Vec<u8>)> {
         let leader = q.direct_acks?;
+        // The node's own state decides: the events that clear `direct_acks` may still wait
+        // behind pending batches.
         if q.node.state() != ServerState::Following || !q.node.is_serving() || q.node.leader() != Some(leader)
         {
             return None;

@@ -404,7 +404,7 @@ mod tests {
     }
 
     #[test]
-    fn a_jobs_acks_leave_once_its_txns_are_logged_and_before_the_core_hears() {
+    fn a_jobs_acks_are_sent_with_its_txns_in_the_log_and_a_job_without_acks_sends_none() {
         let dir = tempfile::tempdir().unwrap();
         let (handles, mut core_rx) = start_on(dir.path());
         let (leader_tx, mut leader_rx) = mpsc::unbounded_channel();
