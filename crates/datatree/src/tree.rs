@@ -840,31 +840,41 @@ impl DataTree {
         acl_id: i64,
         stat: StatPersisted,
     ) -> Result<(), LoadError> {
-        let path = key(path);
+        self.insert_prepared_node(PreparedNode::new(path, data, acl_id, stat))
+    }
+
+    /// [`DataTree::insert_loaded_node`] for a node built by [`PreparedNode::new`], maybe on
+    /// another thread.
+    pub fn insert_prepared_node(&mut self, prepared: PreparedNode) -> Result<(), LoadError> {
+        let PreparedNode { node, digest, size } = prepared;
+        let path = node.path();
         if path != "/" {
             let (parent_path, _) =
                 parent_and_child(path).ok_or_else(|| LoadError::InvalidPath(path.to_owned()))?;
             self.start_loaded_child(parent_path).map_err(|()| LoadError::MissingParent(path.to_owned()))?;
         }
-        self.acl_cache.add_reference(acl_id);
-        let owner = stat.ephemeral_owner;
-        let node = Node::new(path, data, acl_id, stat);
-        self.digest_add(path, &node);
+        self.acl_cache.add_reference(node.acl_id);
+        let owner = node.stat.ephemeral_owner;
+        self.digest = self.digest.wrapping_add(digest);
         // Counted here, while the node is in cache: a pass over the loaded map afterwards
         // was ~15% of a 1 M-znode recovery.
-        self.data_size += node_size(path, data);
-        if let Some(sorted) = self.loading_sorted.as_mut() {
-            let ascending = match sorted.last() {
-                Some(last) => last.path() < path,
-                None => true,
-            };
-            if ascending {
-                sorted.push(node);
+        self.data_size += size;
+        let ascending =
+            self.loading_sorted.as_ref().map(|sorted| sorted.last().is_none_or(|last| last.path() < path));
+        match ascending {
+            Some(true) => {
                 self.count_loaded_child(path, owner);
+                if let Some(sorted) = self.loading_sorted.as_mut() {
+                    sorted.push(node);
+                }
                 return Ok(());
             }
-            self.stop_sorted_load();
+            Some(false) => self.stop_sorted_load(),
+            None => {}
         }
+        // The map takes the node; its path is still needed after.
+        let inserted = node.clone();
+        let path = inserted.path();
         // One descent of the map per node: a path a snapshot lists twice is rare enough to be
         // fixed up after the insert (the later copy wins, keeping the children counted so far;
         // the parent counts it once).
@@ -958,6 +968,27 @@ impl DataTree {
         self.data_size += self.root_alias_size;
         self.setup_quotas();
         self.acl_cache.purge_unused();
+    }
+}
+
+/// A snapshot's node with what its load adds to the tree's totals, computed from the node
+/// alone: a loader can build these on another thread than the one that inserts them
+/// ([`DataTree::insert_prepared_node`]). Building the node (an allocation, first touches of fresh
+/// memory) and its digest is most of a load's work.
+#[derive(Debug)]
+pub struct PreparedNode {
+    node: Node,
+    digest: i64,
+    size: i64,
+}
+
+impl PreparedNode {
+    /// The node at `path` as a snapshot stores it (`""` or `/` for the root).
+    pub fn new(path: &str, data: Option<&[u8]>, acl_id: i64, stat: StatPersisted) -> PreparedNode {
+        let path = key(path);
+        let node = Node::new(path, data, acl_id, stat);
+        let digest = digest::digest_of(path, &node);
+        PreparedNode { digest, size: node_size(path, data), node }
     }
 }
 

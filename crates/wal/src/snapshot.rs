@@ -23,6 +23,7 @@ use crate::error::{Result, WalError};
 use crate::files::{list, snapshot_name, sync_dir, SNAPSHOT_PREFIX};
 use datatree::tree::digest::DIGEST_VERSION;
 use datatree::tree::snapshot::SnapshotView;
+use datatree::tree::PreparedNode;
 use datatree::DataTree;
 use jute::persistence::{FileHeader, SNAPSHOT_MAGIC};
 use jute::records::{Acl, StatPersisted};
@@ -232,6 +233,18 @@ pub fn valid_snapshots(dir: &Path, limit: usize) -> Result<Vec<(i64, PathBuf)>> 
 
 /// Reads a snapshot file, checking both seals.
 pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
+    read_snapshot_with(path, PARALLEL_FROM_BYTES)
+}
+
+/// A snapshot this large is read by two threads (see [`load_nodes`]); below it a second thread
+/// is not worth its start.
+const PARALLEL_FROM_BYTES: usize = 4 << 20;
+
+/// How many nodes the second thread hands over at a time.
+const BATCH: usize = 4096;
+
+/// [`read_snapshot`], with two threads from `parallel_from` bytes on (tests set it low).
+pub fn read_snapshot_with(path: &Path, parallel_from: usize) -> Result<LoadedSnapshot> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     let zxid = crate::files::zxid_from_name(name, SNAPSHOT_PREFIX)
         .ok_or_else(|| corrupt(path, 0, "not a snapshot file name".into()))?;
@@ -243,8 +256,8 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     // name, fsynced, renamed) and is never written again; purging unlinks it, which leaves a
     // mapping intact. Only an outside process truncating it while it loads could fault the read.
     let mapping = unsafe { memmap2::Mmap::map(&file) }.map_err(WalError::io("reading", path))?;
-    // Read once, front to back: read ahead, and drop pages behind.
-    let _ = mapping.advise(memmap2::Advice::Sequential);
+    // Read once (by two threads, each front to back over its half): ask for all of it now.
+    let _ = mapping.advise(memmap2::Advice::WillNeed);
     let bytes: &[u8] = &mapping;
     let started = Instant::now();
     let mut reader = Reader::new(bytes);
@@ -270,29 +283,8 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
         let list = Vec::<Acl>::read(&mut reader).map_err(|e| bad(&reader, e))?;
         tree.load_acl(id, list);
     }
-    let mut nodes = 0usize;
-    let mut last_progress = Instant::now();
-    loop {
-        let node_at = at(&reader);
-        let node_path = reader.read_str().map_err(|e| bad(&reader, e))?;
-        if node_path == "/" {
-            break;
-        }
-        let data = match reader.read_length(1).map_err(|e| bad(&reader, e))? {
-            None => None,
-            Some(length) => Some(reader.take(length).map_err(|e| bad(&reader, e))?),
-        };
-        let acl_id = reader.read_i64().map_err(|e| bad(&reader, e))?;
-        let stat = StatPersisted::read(&mut reader).map_err(|e| bad(&reader, e))?;
-        tree.insert_loaded_node(node_path, data, acl_id, stat)
-            .map_err(|e| corrupt(path, node_at, e.to_string()))?;
-        nodes += 1;
-        if nodes % 4096 == 0 && last_progress.elapsed().as_secs() >= 5 {
-            last_progress = Instant::now();
-            tracing::info!("Reading snapshot {}: {} nodes so far", path.display(), nodes);
-        }
-    }
-    check_seal(path, bytes, &mut reader)?;
+    let (nodes, mut reader, sealed_adler) = load_nodes(path, bytes, reader, &mut tree, parallel_from)?;
+    check_seal(path, bytes, &mut reader, sealed_adler)?;
     let mut digest = None;
     if reader.remaining() > 0 {
         let zxid = reader.read_i64().map_err(|e| bad(&reader, e))?;
@@ -301,7 +293,7 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
             return Err(corrupt(path, at(&reader), format!("digest version {version} is not supported")));
         }
         let value = reader.read_i64().map_err(|e| bad(&reader, e))?;
-        check_seal(path, bytes, &mut reader)?;
+        check_seal(path, bytes, &mut reader, None)?;
         if zxid > 0 {
             digest = Some(ZxidDigest { zxid, version, digest: value });
         }
@@ -318,9 +310,176 @@ pub fn read_snapshot(path: &Path) -> Result<LoadedSnapshot> {
     Ok(LoadedSnapshot { tree, zxid, digest, nodes })
 }
 
-fn check_seal(path: &Path, bytes: &[u8], reader: &mut Reader<'_>) -> Result<()> {
+/// One entry of the node list: `None` for the `/` that ends it.
+struct NodeRecord<'a> {
+    path: &'a str,
+    data: Option<&'a [u8]>,
+    acl_id: i64,
+    stat: StatPersisted,
+}
+
+fn read_node_record<'a>(
+    reader: &mut Reader<'a>,
+) -> std::result::Result<Option<NodeRecord<'a>>, jute::JuteError> {
+    let path = reader.read_str()?;
+    if path == "/" {
+        return Ok(None);
+    }
+    let data = match reader.read_length(1)? {
+        None => None,
+        Some(length) => Some(reader.take(length)?),
+    };
+    let acl_id = reader.read_i64()?;
+    let stat = StatPersisted::read(reader)?;
+    Ok(Some(NodeRecord { path, data, acl_id, stat }))
+}
+
+impl NodeRecord<'_> {
+    fn prepare(&self) -> PreparedNode {
+        PreparedNode::new(self.path, self.data, self.acl_id, self.stat.clone())
+    }
+}
+
+/// Reads the node list into `tree` up to and including its end marker. Returns the count, a
+/// reader just after the marker and, when the second thread computed it, the Adler-32 of
+/// everything before that point (the first seal's).
+///
+/// Building a node (an allocation and the first touch of its memory) and its digest is most of
+/// a load, and needs nothing from the tree: from `parallel_from` bytes on, a second thread
+/// builds the nodes of the file's second half while this one builds and inserts the first
+/// half's, then inserts the second thread's in file order. Both find the same split, the first
+/// node that starts at or after the middle byte: the second thread reads the first half's
+/// records without building them to get there. Errors come in file order, as a single thread
+/// would meet them: the first half's before the second's.
+fn load_nodes<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    mut reader: Reader<'a>,
+    tree: &mut DataTree,
+    parallel_from: usize,
+) -> Result<(usize, Reader<'a>, Option<i64>)> {
+    let nodes_start = reader.position();
+    let split = (bytes.len() >= parallel_from).then(|| nodes_start + (bytes.len() - nodes_start) / 2);
+    let bad = |at: usize, e: jute::JuteError| corrupt(path, at as u64, e.to_string());
+    let mut progress = Progress { nodes: 0, last: Instant::now() };
+    std::thread::scope(|scope| {
+        let second_half = match split {
+            None => None,
+            Some(split) => {
+                let (batches, receiver) = std::sync::mpsc::channel();
+                let worker = std::thread::Builder::new()
+                    .name("snapshot-reader".into())
+                    .spawn_scoped(scope, move || build_second_half(path, bytes, nodes_start, split, batches))
+                    .map_err(WalError::io("starting a thread for", path))?;
+                Some((split, receiver, worker))
+            }
+        };
+        let split_at = second_half.as_ref().map_or(usize::MAX, |(split, _, _)| *split);
+        // The first half (all of it without a second thread).
+        let mut ended = false;
+        while reader.position() < split_at {
+            let node_at = reader.position();
+            match read_node_record(&mut reader).map_err(|e| bad(reader.position(), e))? {
+                None => {
+                    ended = true;
+                    break;
+                }
+                Some(record) => progress.insert(path, tree, node_at, record.prepare())?,
+            }
+        }
+        let Some((_, receiver, worker)) = second_half else {
+            return Ok((progress.nodes, reader, None));
+        };
+        for batch in receiver {
+            for (node_at, node) in batch {
+                progress.insert(path, tree, node_at, node)?;
+            }
+        }
+        let end = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        if ended {
+            // The list ended in the first half: nothing came from the second thread.
+            return Ok((progress.nodes, reader, None));
+        }
+        let mut reader = Reader::new(bytes);
+        reader.take(end.position).map_err(|e| bad(0, e))?;
+        Ok((progress.nodes, reader, Some(end.adler)))
+    })
+}
+
+/// Nodes loaded so far, logged every few seconds.
+struct Progress {
+    nodes: usize,
+    last: Instant,
+}
+
+impl Progress {
+    fn insert(&mut self, path: &Path, tree: &mut DataTree, node_at: usize, node: PreparedNode) -> Result<()> {
+        tree.insert_prepared_node(node).map_err(|e| corrupt(path, node_at as u64, e.to_string()))?;
+        self.nodes += 1;
+        if self.nodes % 4096 == 0 && self.last.elapsed().as_secs() >= 5 {
+            self.last = Instant::now();
+            tracing::info!("Reading snapshot {}: {} nodes so far", path.display(), self.nodes);
+        }
+        Ok(())
+    }
+}
+
+/// Where the second thread found the node list's end, and the Adler-32 of everything before it.
+struct ListEnd {
+    position: usize,
+    adler: i64,
+}
+
+/// The second thread of [`load_nodes`]: skips to the first record at or after `split`, builds
+/// each node from there to the list's end and sends them in batches, with their offsets.
+fn build_second_half(
+    path: &Path,
+    bytes: &[u8],
+    nodes_start: usize,
+    split: usize,
+    batches: std::sync::mpsc::Sender<Vec<(usize, PreparedNode)>>,
+) -> Result<ListEnd> {
+    let mut reader = Reader::new(bytes);
+    let bad = |at: usize, e: jute::JuteError| corrupt(path, at as u64, e.to_string());
+    reader.take(nodes_start).map_err(|e| bad(0, e))?;
+    while reader.position() < split {
+        if read_node_record(&mut reader).map_err(|e| bad(reader.position(), e))?.is_none() {
+            return Ok(ListEnd { position: reader.position(), adler: 0 });
+        }
+    }
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let node_at = reader.position();
+        match read_node_record(&mut reader) {
+            Ok(None) => break,
+            Ok(Some(record)) => batch.push((node_at, record.prepare())),
+            Err(e) => {
+                // The nodes before the bad record go in first: one of them may not fit the tree,
+                // an error that comes earlier in the file.
+                let _ = batches.send(batch);
+                return Err(bad(reader.position(), e));
+            }
+        }
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if batches.send(full).is_err() {
+                // The first half failed; its error is the one reported.
+                return Ok(ListEnd { position: reader.position(), adler: 0 });
+            }
+        }
+    }
+    let _ = batches.send(batch);
+    // Done with the nodes: the other thread inserts the last batches while this one checksums.
+    drop(batches);
+    let position = reader.position();
+    Ok(ListEnd { position, adler: i64::from(Adler32::of(&bytes[..position])) })
+}
+
+/// Checks the seal at the reader, the Adler-32 of everything before it (`adler`, when already
+/// computed).
+fn check_seal(path: &Path, bytes: &[u8], reader: &mut Reader<'_>, adler: Option<i64>) -> Result<()> {
     let sealed = reader.position();
-    let expected = i64::from(Adler32::of(&bytes[..sealed]));
+    let expected = adler.unwrap_or_else(|| i64::from(Adler32::of(&bytes[..sealed])));
     let value = reader.read_i64().map_err(|e| corrupt(path, sealed as u64, e.to_string()))?;
     let _slash = String::read(reader).map_err(|e| corrupt(path, sealed as u64, e.to_string()))?;
     if value != expected {
