@@ -4,23 +4,27 @@ use bytes::{BufMut, Bytes};
 use jute::records::{Stat, StatPersisted};
 use triomphe::ThinArc;
 
-/// A znode as the tree stores it: its [`NodeHead`], its full path and its data in one shared
-/// allocation (reference count, head, slice length, path bytes, data bytes) behind an 8-byte
-/// handle. With the node and its data allocated apart, a 100-byte znode took a 112-byte chunk
-/// for the node and a 128-byte one for the data; together they take one of 208, and the path
-/// adds its bytes to that chunk instead of a key of its own in the tree's map (which is keyed
-/// by the node itself). Cloning shares; a change to a shared node
-/// copies it ([`Node::update`]), so a frozen snapshot keeps the node as it was. Replies share
-/// the bytes without copying ([`Node::data_bytes`]).
+/// A znode as the tree stores it: its head, its full path and its data in one shared allocation
+/// behind an 8-byte handle. With the node and its data allocated apart, a 100-byte znode took a
+/// 112-byte chunk for the node and a 128-byte one for the data; together they take one chunk,
+/// and the path adds its bytes to that chunk instead of a key of its own in the tree's map
+/// (which is keyed by the node itself). Cloning shares; a change to a shared node copies it
+/// ([`Node::update`]), so a frozen snapshot keeps the node as it was. Replies share the bytes
+/// without copying ([`Node::data_bytes`]).
+///
+/// The head is packed ([`Packed`]): the fields most nodes never move from their defaults are
+/// stored only when they differ. A node that was created and not changed since (most of a large
+/// tree) keeps 32 bytes of head instead of 80: with a 25-byte path and 100 bytes of data, a
+/// 192-byte chunk instead of a 240-byte one.
 ///
 /// The children are not stored here: the tree's map is ordered by full path, so a node's
 /// children are the keys under `path + "/"` ([`crate::tree::Children`]); the head counts them.
 #[derive(Clone)]
-pub struct Node(ThinArc<NodeHead, u8>);
+pub struct Node(ThinArc<Packed, u8>);
 
-/// A znode's fields but its path and data. The stat is the persisted one: `cversion` counts
-/// child creates only (clients see `2 * cversion - numChildren`), data length and child count
-/// are computed.
+/// A znode's fields but its path and data, as read from a [`Node`] ([`Node::head`]) and
+/// changed by [`Node::update`]. The stat is the persisted one: `cversion` counts child creates
+/// only (clients see `2 * cversion - numChildren`), data length and child count are computed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeHead {
     /// Key into the tree's [`crate::acl_cache::AclCache`]; -1 is OPEN_ACL_UNSAFE.
@@ -28,17 +32,61 @@ pub struct NodeHead {
     pub stat: StatPersisted,
     /// How many children the node has (Java's `children.size()`).
     pub child_count: u32,
-    /// The path's length in bytes (the slice's first bytes) in the low 31 bits; the top bit
-    /// set when the node has data (clear for null data, jute's length -1, which is not the
-    /// same as empty data). One word for both keeps the head at 80 bytes: a path comes from a
-    /// jute string, whose length is an i32.
-    shape: u32,
 }
 
-/// [`NodeHead::shape`]'s has-data bit.
+/// The allocation's fixed part: the fields every node sets, and which of the others follow
+/// at the start of the slice (`extras`, one bit per [`Extra`], in that order), then the path,
+/// then the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Packed {
+    czxid: i64,
+    ctime: i64,
+    child_count: u32,
+    /// The ACL id when it fits (Java counts them up from 1; -1 is OPEN_ACL_UNSAFE), else 0 and
+    /// the id is an extra.
+    acl_id: i32,
+    /// The path's length in bytes in the low 31 bits; the top bit set when the node has data
+    /// (clear for null data, jute's length -1, which is not the same as empty data). A path
+    /// comes from a jute string, whose length is an i32.
+    shape: u32,
+    extras: u8,
+}
+
+/// [`Packed::shape`]'s has-data bit.
 const HAS_DATA: u32 = 1 << 31;
 
-impl NodeHead {
+/// The optional fields, each stored (8 or 4 bytes, big-endian) only when it differs from its
+/// default: mzxid and pzxid default to czxid, mtime to ctime, the versions and the owner to 0;
+/// the ACL id is stored here only when it does not fit [`Packed::acl_id`]. The bit is set
+/// exactly when the field is stored, so equal heads pack to equal bytes.
+#[derive(Clone, Copy)]
+enum Extra {
+    Mzxid,
+    Pzxid,
+    Mtime,
+    EphemeralOwner,
+    AclId,
+    Version,
+    Cversion,
+    Aversion,
+}
+
+impl Extra {
+    /// The 8-byte fields come first: bits 0 to 4.
+    const LONGS: u8 = 0b0001_1111;
+    const INTS: u8 = 0b1110_0000;
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// Bytes the extras named by `extras` take.
+fn extras_len(extras: u8) -> usize {
+    (extras & Extra::LONGS).count_ones() as usize * 8 + (extras & Extra::INTS).count_ones() as usize * 4
+}
+
+impl Packed {
     fn path_len(&self) -> usize {
         (self.shape & !HAS_DATA) as usize
     }
@@ -48,31 +96,64 @@ impl NodeHead {
     }
 }
 
-impl std::ops::Deref for Node {
-    type Target = NodeHead;
-
-    fn deref(&self) -> &NodeHead {
-        &self.0.header.header
+/// `head`'s optional fields: which are stored, and their bytes.
+fn pack_extras(head: &NodeHead) -> (u8, [u8; 52], usize) {
+    let s = &head.stat;
+    let longs = [
+        (Extra::Mzxid, s.mzxid, s.mzxid != s.czxid),
+        (Extra::Pzxid, s.pzxid, s.pzxid != s.czxid),
+        (Extra::Mtime, s.mtime, s.mtime != s.ctime),
+        (Extra::EphemeralOwner, s.ephemeral_owner, s.ephemeral_owner != 0),
+        (Extra::AclId, head.acl_id, i32::try_from(head.acl_id).is_err()),
+    ];
+    let ints = [(Extra::Version, s.version), (Extra::Cversion, s.cversion), (Extra::Aversion, s.aversion)];
+    let mut bytes = [0u8; 52];
+    let (mut extras, mut len) = (0u8, 0usize);
+    for (extra, value, stored) in longs {
+        if stored {
+            extras |= extra.bit();
+            bytes[len..len + 8].copy_from_slice(&value.to_be_bytes());
+            len += 8;
+        }
     }
+    for (extra, value) in ints {
+        if value != 0 {
+            extras |= extra.bit();
+            bytes[len..len + 4].copy_from_slice(&value.to_be_bytes());
+            len += 4;
+        }
+    }
+    (extras, bytes, len)
 }
 
 impl Node {
     /// A childless node at `path`.
     pub fn new(path: &str, data: Option<&[u8]>, acl_id: i64, stat: StatPersisted) -> Node {
-        Node::from_parts(NodeHead { acl_id, stat, child_count: 0, shape: 0 }, path, data)
+        Node::from_parts(&NodeHead { acl_id, stat, child_count: 0 }, path, data)
     }
 
-    fn from_parts(mut head: NodeHead, path: &str, data: Option<&[u8]>) -> Node {
+    fn from_parts(head: &NodeHead, path: &str, data: Option<&[u8]>) -> Node {
         let path_len = u32::try_from(path.len()).ok().filter(|len| len & HAS_DATA == 0);
         let path_len = path_len.expect("a path longer than a jute string can be");
-        head.shape = path_len | if data.is_some() { HAS_DATA } else { 0 };
+        let (extras, extra_bytes, extras_len) = pack_extras(head);
+        let packed = Packed {
+            czxid: head.stat.czxid,
+            ctime: head.stat.ctime,
+            child_count: head.child_count,
+            acl_id: i32::try_from(head.acl_id).unwrap_or(0),
+            shape: path_len | if data.is_some() { HAS_DATA } else { 0 },
+            extras,
+        };
         let data = data.unwrap_or_default();
-        let mut node = ThinArc::from_header_and_iter(head, std::iter::repeat_n(0, path.len() + data.len()));
-        // Two copies into the zeroed slice: a chained byte iterator would be written a byte at a
+        let len = extras_len + path.len() + data.len();
+        let mut node = ThinArc::from_header_and_iter(packed, std::iter::repeat_n(0, len));
+        // Copies into the zeroed slice: a chained byte iterator would be written a byte at a
         // time.
         node.with_arc_mut(|arc| match triomphe::Arc::get_mut(arc) {
             Some(unique) => {
-                let (path_bytes, data_bytes) = unique.slice_mut().split_at_mut(path.len());
+                let (extra_part, rest) = unique.slice_mut().split_at_mut(extras_len);
+                let (path_bytes, data_bytes) = rest.split_at_mut(path.len());
+                extra_part.copy_from_slice(&extra_bytes[..extras_len]);
                 path_bytes.copy_from_slice(path.as_bytes());
                 data_bytes.copy_from_slice(data);
             }
@@ -81,7 +162,81 @@ impl Node {
         Node(node)
     }
 
-    /// The node's full path (`/` for the root).
+    fn packed(&self) -> &Packed {
+        &self.0.header.header
+    }
+
+    fn extras_len(&self) -> usize {
+        extras_len(self.packed().extras)
+    }
+
+    /// The node's head: its ACL id, persisted stat and child count.
+    pub fn head(&self) -> NodeHead {
+        let packed = self.packed();
+        let mut stored = &self.0.slice[..self.extras_len()];
+        let mut field = |extra: Extra, default: i64| -> i64 {
+            if packed.extras & extra.bit() == 0 {
+                return default;
+            }
+            let (value, rest) = stored.split_at(if Extra::LONGS & extra.bit() != 0 { 8 } else { 4 });
+            stored = rest;
+            match *value {
+                [a, b, c, d] => i64::from(i32::from_be_bytes([a, b, c, d])),
+                [a, b, c, d, e, f, g, h] => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
+                _ => unreachable!("an extra is 4 or 8 bytes"),
+            }
+        };
+        let (czxid, ctime) = (packed.czxid, packed.ctime);
+        let mzxid = field(Extra::Mzxid, czxid);
+        let pzxid = field(Extra::Pzxid, czxid);
+        let mtime = field(Extra::Mtime, ctime);
+        let ephemeral_owner = field(Extra::EphemeralOwner, 0);
+        let acl_id = field(Extra::AclId, i64::from(packed.acl_id));
+        // Stored from an i32 (pack_extras): the casts give it back.
+        let version = field(Extra::Version, 0) as i32;
+        let cversion = field(Extra::Cversion, 0) as i32;
+        let aversion = field(Extra::Aversion, 0) as i32;
+        NodeHead {
+            acl_id,
+            stat: StatPersisted {
+                czxid,
+                mzxid,
+                ctime,
+                mtime,
+                version,
+                cversion,
+                aversion,
+                ephemeral_owner,
+                pzxid,
+            },
+            child_count: packed.child_count,
+        }
+    }
+
+    /// The persisted stat.
+    pub fn stat(&self) -> StatPersisted {
+        self.head().stat
+    }
+
+    /// Key into the tree's [`crate::acl_cache::AclCache`]; -1 is OPEN_ACL_UNSAFE.
+    pub fn acl_id(&self) -> i64 {
+        let extras = self.packed().extras;
+        if extras & Extra::AclId.bit() == 0 {
+            return i64::from(self.packed().acl_id);
+        }
+        // The longs stored before it; no int comes before a long.
+        let at = extras_len(extras & (Extra::AclId.bit() - 1));
+        match self.0.slice[at..at + 8] {
+            [a, b, c, d, e, f, g, h] => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
+            _ => unreachable!("eight bytes"),
+        }
+    }
+
+    /// How many children the node has (Java's `children.size()`).
+    pub fn child_count(&self) -> u32 {
+        self.packed().child_count
+    }
+
     /// Asks the CPU to start loading the node's first cache lines (its head, path and the start
     /// of its data), for walks over many nodes whose memory is cold: a snapshot touches every
     /// node once, and waiting for each one in turn was a third of the snapshot writer's time.
@@ -99,52 +254,65 @@ impl Node {
         }
     }
 
+    /// The node's full path (`/` for the root).
     pub fn path(&self) -> &str {
-        let bytes = &self.0.slice[..self.path_len()];
+        let start = self.extras_len();
+        let bytes = &self.0.slice[start..start + self.packed().path_len()];
         // Only ever built from a `&str` (from_parts), and the slice is never written after.
         unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
     /// The data; None when null.
     pub fn data(&self) -> Option<&[u8]> {
-        self.has_data().then(|| self.data_slice())
+        self.packed().has_data().then(|| self.data_slice())
     }
 
     /// The bytes after the path (empty when null).
     fn data_slice(&self) -> &[u8] {
-        &self.0.slice[self.path_len()..]
+        &self.0.slice[self.extras_len() + self.packed().path_len()..]
     }
 
     /// This node with `data` in place of its own (a new allocation: the length is fixed); the
     /// path and head are kept.
     pub(crate) fn with_data(&self, data: Option<&[u8]>) -> Node {
-        Node::from_parts((**self).clone(), self.path(), data)
+        Node::from_parts(&self.head(), self.path(), data)
     }
 
-    /// Changes the head in place, after copying the node if it is shared (a snapshot view, a
-    /// reply or a separator key of the tree's map holds it). `change` cannot touch the path.
+    /// Changes the head, in place when the node is not shared (a snapshot view, a reply or a
+    /// separator key of the tree's map holds it) and the change stores the same optional
+    /// fields; otherwise the node is copied with the new head. `change` cannot touch the path.
     pub(crate) fn update<R>(&mut self, change: impl FnOnce(&mut NodeHead) -> R) -> R {
-        if !self.0.with_arc(|arc| arc.is_unique()) {
-            *self = self.with_data(self.data());
+        let mut head = self.head();
+        let result = change(&mut head);
+        let (extras, extra_bytes, extras_len) = pack_extras(&head);
+        let unique = self.0.with_arc(|arc| arc.is_unique());
+        if !unique || extras != self.packed().extras {
+            *self = Node::from_parts(&head, self.path(), self.data());
+            return result;
         }
-        let shape = self.shape;
-        let result = self.0.with_arc_mut(|arc| match triomphe::Arc::get_mut(arc) {
-            Some(unique) => change(unique.header_mut()),
-            None => unreachable!("a node just copied is shared"),
+        self.0.with_arc_mut(|arc| match triomphe::Arc::get_mut(arc) {
+            Some(unique) => {
+                let packed = unique.header_mut();
+                packed.czxid = head.stat.czxid;
+                packed.ctime = head.stat.ctime;
+                packed.child_count = head.child_count;
+                packed.acl_id = i32::try_from(head.acl_id).unwrap_or(0);
+                unique.slice_mut()[..extras_len].copy_from_slice(&extra_bytes[..extras_len]);
+            }
+            None => unreachable!("a node checked unique is shared"),
         });
-        debug_assert_eq!(self.shape, shape, "a node's head change moved its path or data");
         result
     }
 
     /// The data as a reply carries it: the node's bytes, shared, not copied (the reply holds the
     /// node's one allocation until it is written).
     pub fn data_bytes(&self) -> Option<Bytes> {
-        self.has_data().then(|| Bytes::from_owner(NodeData(self.clone())))
+        self.packed().has_data().then(|| Bytes::from_owner(NodeData(self.clone())))
     }
 
     /// The data's length; 0 when null.
     pub fn data_len(&self) -> usize {
-        self.0.slice.len() - self.path_len()
+        self.data_slice().len()
     }
 
     /// The data as jute writes a znode's buffer (null as length -1), as a snapshot stores it.
@@ -162,12 +330,12 @@ impl Node {
     /// numChildren as a stat carries it. A frame-bounded tree never holds 2^31 children of one
     /// node; saturating keeps the sign if it did.
     pub fn num_children(&self) -> i32 {
-        i32::try_from(self.child_count).unwrap_or(i32::MAX)
+        i32::try_from(self.child_count()).unwrap_or(i32::MAX)
     }
 
     /// The stat a client sees.
     pub fn client_stat(&self) -> Stat {
-        let s = &self.stat;
+        let s = self.stat();
         let num_children = self.num_children();
         Stat {
             czxid: s.czxid,
@@ -187,7 +355,8 @@ impl Node {
 
 impl PartialEq for Node {
     fn eq(&self, other: &Node) -> bool {
-        **self == **other && self.0.slice == other.0.slice
+        // Packing is canonical (the same head always stores the same extras).
+        self.packed() == other.packed() && self.0.slice == other.0.slice
     }
 }
 
@@ -197,7 +366,7 @@ impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node")
             .field("path", &self.path())
-            .field("head", &**self)
+            .field("head", &self.head())
             .field("data", &self.data())
             .finish()
     }
@@ -267,9 +436,109 @@ mod tests {
     #[test]
     fn a_node_is_one_thin_allocation() {
         assert_eq!(std::mem::size_of::<Node>(), 8);
-        // Reference count, head, length: 96 bytes before the path and data (the path's length
-        // and the has-data flag share a word).
-        assert_eq!(std::mem::size_of::<NodeHead>(), 80);
+        // Reference count, packed head, length: 48 bytes before the extras, path and data.
+        assert_eq!(std::mem::size_of::<Packed>(), 32);
+        let created =
+            StatPersisted { czxid: 9, mzxid: 9, pzxid: 9, ctime: 5, mtime: 5, ..StatPersisted::default() };
+        let node = Node::new("/p", Some(b"abc"), -1, created);
+        assert_eq!(
+            (node.packed().extras, node.0.slice.len()),
+            (0, 5),
+            "a node never changed stores no extras"
+        );
+    }
+
+    fn head(acl_id: i64, stat: StatPersisted, child_count: u32) -> NodeHead {
+        NodeHead { acl_id, stat, child_count }
+    }
+
+    /// Heads with each optional field at, near and far from its default.
+    fn sample_heads() -> Vec<NodeHead> {
+        let base = StatPersisted {
+            czxid: 0x1_0000_0005,
+            mzxid: 0x1_0000_0005,
+            pzxid: 0x1_0000_0005,
+            ctime: 1_700_000_000_000,
+            mtime: 1_700_000_000_000,
+            ..StatPersisted::default()
+        };
+        let mut heads = vec![head(-1, base.clone(), 0), head(-1, StatPersisted::default(), 0)];
+        let longs: [fn(&mut NodeHead, i64); 7] = [
+            |h, v| h.stat.mzxid = v,
+            |h, v| h.stat.pzxid = v,
+            |h, v| h.stat.mtime = v,
+            |h, v| h.stat.ephemeral_owner = v,
+            |h, v| h.acl_id = v,
+            |h, v| h.stat.czxid = v,
+            |h, v| h.stat.ctime = v,
+        ];
+        let ints: [fn(&mut NodeHead, i32); 3] =
+            [|h, v| h.stat.version = v, |h, v| h.stat.cversion = v, |h, v| h.stat.aversion = v];
+        for set in longs {
+            for value in
+                [0, -1, 1, 0x1_0000_0005, i64::from(i32::MIN), i64::from(i32::MAX) + 1, i64::MIN, i64::MAX]
+            {
+                let mut h = head(-1, base.clone(), 3);
+                set(&mut h, value);
+                heads.push(h);
+            }
+        }
+        for set in ints {
+            for value in [0, -1, 1, i32::MIN, i32::MAX] {
+                let mut h = head(7, base.clone(), u32::MAX);
+                set(&mut h, value);
+                heads.push(h);
+            }
+        }
+        // Everything away from its default at once.
+        heads.push(head(
+            12,
+            StatPersisted {
+                czxid: 1,
+                mzxid: 2,
+                pzxid: 3,
+                ctime: 4,
+                mtime: 5,
+                version: 6,
+                cversion: 7,
+                aversion: 8,
+                ephemeral_owner: 9,
+            },
+            10,
+        ));
+        heads
+    }
+
+    #[test]
+    fn every_head_reads_back_as_packed_and_path_and_data_stay() {
+        for h in sample_heads() {
+            for data in [None, Some(&b""[..]), Some(&b"some data"[..])] {
+                let node = Node::from_parts(&h, "/a/b", data);
+                assert_eq!(node.head(), h);
+                assert_eq!((node.path(), node.data()), ("/a/b", data));
+                assert_eq!(node.stat(), h.stat);
+                assert_eq!((node.acl_id(), node.child_count()), (h.acl_id, h.child_count));
+            }
+        }
+    }
+
+    #[test]
+    fn an_update_gives_the_node_a_fresh_build_would() {
+        let heads = sample_heads();
+        for from in &heads {
+            for to in &heads {
+                // Unshared: changed in place when the same extras are stored, else rebuilt.
+                let mut node = Node::from_parts(from, "/x", Some(b"value"));
+                node.update(|h| *h = to.clone());
+                assert_eq!(node, Node::from_parts(to, "/x", Some(b"value")), "{from:?} -> {to:?}");
+                // Shared: copied, the other holder keeps the old head.
+                let mut node = Node::from_parts(from, "/x", None);
+                let frozen = node.clone();
+                node.update(|h| *h = to.clone());
+                assert_eq!((node.head(), node.data()), (to.clone(), None));
+                assert_eq!(frozen.head(), *from);
+            }
+        }
     }
 
     #[test]
@@ -299,10 +568,10 @@ mod tests {
         let frozen = node.clone();
         node.update(|head| head.child_count = 2);
         node.update(|head| head.stat.cversion = 5);
-        assert_eq!((node.child_count, node.stat.cversion, node.data()), (2, 5, Some(&b"value"[..])));
-        assert_eq!((frozen.child_count, frozen.stat.cversion), (0, 0));
+        assert_eq!((node.child_count(), node.stat().cversion, node.data()), (2, 5, Some(&b"value"[..])));
+        assert_eq!((frozen.child_count(), frozen.stat().cversion), (0, 0));
         let replaced = node.with_data(None);
-        assert_eq!((replaced.path(), replaced.data(), replaced.child_count), ("/a/b", None, 2));
+        assert_eq!((replaced.path(), replaced.data(), replaced.child_count()), ("/a/b", None, 2));
         let longer = replaced.with_data(Some(b"longer value"));
         assert_eq!(
             (longer.path(), longer.data(), longer.data_len()),

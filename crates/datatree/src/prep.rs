@@ -299,14 +299,14 @@ pub struct ChangeRecord {
 
 /// A node as prep sees it: from the latest pending change of its path, else from the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeView<'a> {
-    pub stat: &'a StatPersisted,
+pub struct NodeView {
+    pub stat: StatPersisted,
     pub child_count: i32,
     pub acl: Arc<[Acl]>,
     pub data: Option<Bytes>,
 }
 
-impl NodeView<'_> {
+impl NodeView {
     /// An owned copy to modify into a new record (Java's ChangeRecord.duplicate).
     pub fn to_pending(&self) -> PendingNode {
         PendingNode {
@@ -395,21 +395,22 @@ impl PendingChanges {
     /// The node at `path` as it will be once every pending txn is applied: the latest pending
     /// record of `path`, else the tree's node (`""` is the root, as in Java's tree). `None`
     /// when it does not or will not exist.
-    pub fn node<'a>(&'a self, tree: &'a DataTree, path: &str) -> Option<NodeView<'a>> {
+    pub fn node(&self, tree: &DataTree, path: &str) -> Option<NodeView> {
         if let Some(record) = self.latest(path) {
             let node = record.node.as_ref()?;
             return Some(NodeView {
-                stat: &node.stat,
+                stat: node.stat.clone(),
                 child_count: node.child_count,
                 acl: node.acl.clone(),
                 data: node.data.clone(),
             });
         }
         let node = tree.get_node(path)?;
+        let head = node.head();
         Some(NodeView {
-            stat: &node.stat,
+            stat: head.stat,
             child_count: node.num_children(),
-            acl: tree.acl_cache().shared(node.acl_id),
+            acl: tree.acl_cache().shared(head.acl_id),
             data: node.data_bytes(),
         })
     }

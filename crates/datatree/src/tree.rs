@@ -212,7 +212,7 @@ impl DataTree {
 
     /// The ACL list of a node.
     pub fn node_acl(&self, node: &Node) -> &[Acl] {
-        self.acl_cache.get(node.acl_id)
+        self.acl_cache.get(node.acl_id())
     }
 
     pub fn acl_cache(&self) -> &AclCache {
@@ -468,10 +468,10 @@ impl DataTree {
             .ok_or(err::NO_NODE)?;
         let node = self.nodes.remove(path).ok_or(err::NO_NODE)?;
         // The ACLs gate the events; take them before the cache may drop the node's list.
-        let acl = self.acl_cache.shared(node.acl_id);
+        let acl = self.acl_cache.shared(node.acl_id());
         let parent_acl = self.acl_cache.shared(parent_acl_id);
         self.forget_node(path, &node);
-        if node.child_count > 0 {
+        if node.child_count() > 0 {
             // Java's prep never deletes a node with children; a log replayed over a fuzzy
             // snapshot could. Java would leave the children reachable by path with no parent;
             // drop the whole subtree instead so every node keeps a parent.
@@ -486,9 +486,9 @@ impl DataTree {
     /// Undoes what a node's presence registered: ACL reference, data size, kind sets.
     fn forget_node(&mut self, path: &str, node: &Node) {
         self.digest_remove(path, node);
-        self.acl_cache.remove_usage(node.acl_id);
+        self.acl_cache.remove_usage(node.acl_id());
         self.data_size -= node_size(path, node.data());
-        match EphemeralKind::of(node.stat.ephemeral_owner) {
+        match EphemeralKind::of(node.stat().ephemeral_owner) {
             EphemeralKind::Container => {
                 self.containers.remove(path);
             }
@@ -550,7 +550,7 @@ impl DataTree {
         let bytes_diff = data_length(new.data()) - data_length(old.data());
         self.data_size += bytes_diff;
         self.quota_after_set_data(path, bytes_diff);
-        let acl = self.lookup(path).map(|node| self.acl_cache.get(node.acl_id)).unwrap_or_default();
+        let acl = self.lookup(path).map(|node| self.acl_cache.get(node.acl_id())).unwrap_or_default();
         self.watches.trigger_data(event_type::NODE_DATA_CHANGED, path, acl, events);
         Ok(stat)
     }
@@ -558,7 +558,7 @@ impl DataTree {
     /// Java's setACL: the old list's reference goes first, so setting the same list again on
     /// its only user gives it a new id. The txn carries the new aversion. No watch fires.
     fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, i32> {
-        let old_acl_id = self.lookup(path).ok_or(err::NO_NODE)?.acl_id;
+        let old_acl_id = self.lookup(path).ok_or(err::NO_NODE)?.acl_id();
         self.acl_cache.remove_usage(old_acl_id);
         let acl_id = self.acl_cache.add_usage(acl);
         self.change_node(path, |node| {
@@ -682,7 +682,7 @@ impl DataTree {
             .filter(|path| {
                 self.nodes
                     .get(path.as_str())
-                    .is_some_and(|node| node.child_count == 0 && node.stat.cversion > 0)
+                    .is_some_and(|node| node.child_count() == 0 && node.stat().cversion > 0)
             })
             .take(limit)
             .cloned()
@@ -696,10 +696,10 @@ impl DataTree {
             .iter()
             .filter(|path| {
                 self.nodes.get(path.as_str()).is_some_and(|node| {
-                    let EphemeralKind::Ttl(ttl) = EphemeralKind::of(node.stat.ephemeral_owner) else {
+                    let EphemeralKind::Ttl(ttl) = EphemeralKind::of(node.stat().ephemeral_owner) else {
                         return false;
                     };
-                    node.child_count == 0 && ttl != 0 && now_ms.wrapping_sub(node.stat.mtime) > ttl
+                    node.child_count() == 0 && ttl != 0 && now_ms.wrapping_sub(node.stat().mtime) > ttl
                 })
             })
             .cloned()
@@ -714,14 +714,14 @@ impl DataTree {
     /// Java); the cached data size is right; the watch tables agree with themselves.
     pub fn check_invariants(&self) -> Result<(), String> {
         let root = self.nodes.get("/").ok_or("no root")?;
-        if root.stat.ephemeral_owner != 0 {
+        if root.stat().ephemeral_owner != 0 {
             return Err("the root is not persistent".into());
         }
         let mut acl_users: HashMap<i64, u64> = HashMap::new();
         let mut child_counts: HashMap<&str, u32> = HashMap::new();
         for node in self.nodes.iter() {
             let path = node.path();
-            *acl_users.entry(node.acl_id).or_default() += 1;
+            *acl_users.entry(node.acl_id()).or_default() += 1;
             if path == "/" {
                 continue;
             }
@@ -730,7 +730,7 @@ impl DataTree {
                 return Err(format!("{path} has no parent"));
             }
             *child_counts.entry(key(parent)).or_default() += 1;
-            let registered = match EphemeralKind::of(node.stat.ephemeral_owner) {
+            let registered = match EphemeralKind::of(node.stat().ephemeral_owner) {
                 EphemeralKind::Persistent => true,
                 EphemeralKind::Container => self.containers.contains(path),
                 EphemeralKind::Ttl(_) => self.ttls.contains(path),
@@ -745,13 +745,13 @@ impl DataTree {
         for node in self.nodes.iter() {
             let path = node.path();
             let counted = child_counts.get(path).copied().unwrap_or(0);
-            if node.child_count != counted {
-                return Err(format!("{path} counts {} children but has {counted}", node.child_count));
+            if node.child_count() != counted {
+                return Err(format!("{path} counts {} children but has {counted}", node.child_count()));
             }
         }
         for (owner, paths) in &self.ephemerals {
             for path in paths {
-                if self.nodes.get(path.as_str()).map(|node| node.stat.ephemeral_owner) != Some(*owner) {
+                if self.nodes.get(path.as_str()).map(|node| node.stat().ephemeral_owner) != Some(*owner) {
                     return Err(format!("ephemeral {path} of 0x{owner:x} is not that session's node"));
                 }
             }
@@ -759,7 +759,7 @@ impl DataTree {
         for (set, kind) in [(&self.containers, "container"), (&self.ttls, "ttl")] {
             for path in set {
                 let owner =
-                    self.nodes.get(path.as_str()).map(|node| EphemeralKind::of(node.stat.ephemeral_owner));
+                    self.nodes.get(path.as_str()).map(|node| EphemeralKind::of(node.stat().ephemeral_owner));
                 let matches = match owner {
                     Some(EphemeralKind::Container) => kind == "container",
                     Some(EphemeralKind::Ttl(_)) => kind == "ttl",
@@ -853,8 +853,8 @@ impl DataTree {
                 parent_and_child(path).ok_or_else(|| LoadError::InvalidPath(path.to_owned()))?;
             self.start_loaded_child(parent_path).map_err(|()| LoadError::MissingParent(path.to_owned()))?;
         }
-        self.acl_cache.add_reference(node.acl_id);
-        let owner = node.stat.ephemeral_owner;
+        self.acl_cache.add_reference(node.acl_id());
+        let owner = node.stat().ephemeral_owner;
         self.digest = self.digest.wrapping_add(digest);
         // Counted here, while the node is in cache: a pass over the loaded map afterwards
         // was ~15% of a 1 M-znode recovery.
@@ -882,8 +882,8 @@ impl DataTree {
             Some(old) => {
                 self.digest_remove(path, &old);
                 self.data_size -= node_size(path, old.data());
-                if old.child_count > 0 {
-                    self.update_node(path, |node| node.child_count = old.child_count);
+                if old.child_count() > 0 {
+                    self.update_node(path, |node| node.child_count = old.child_count());
                 }
                 if path != "/" {
                     self.register_kind(path, owner);
@@ -986,9 +986,8 @@ impl PreparedNode {
     /// The node at `path` as a snapshot stores it (`""` or `/` for the root).
     pub fn new(path: &str, data: Option<&[u8]>, acl_id: i64, stat: StatPersisted) -> PreparedNode {
         let path = key(path);
-        let node = Node::new(path, data, acl_id, stat);
-        let digest = digest::digest_of(path, &node);
-        PreparedNode { digest, size: node_size(path, data), node }
+        let digest = digest::node_digest(path, data, &stat);
+        PreparedNode { digest, size: node_size(path, data), node: Node::new(path, data, acl_id, stat) }
     }
 }
 

@@ -485,7 +485,7 @@ impl DataTree {
         let mut fire =
             |event: i32, path: &str| missed.push(WatchNotification::new(event, path, vec![watcher], &[]));
         for path in data {
-            match self.lookup(path).map(|node| node.stat.mzxid) {
+            match self.lookup(path).map(|node| node.stat().mzxid) {
                 None => fire(event_type::NODE_DELETED, path),
                 Some(mzxid) if mzxid > relative_zxid => fire(event_type::NODE_DATA_CHANGED, path),
                 Some(_) => {
@@ -501,7 +501,7 @@ impl DataTree {
             }
         }
         for path in child {
-            match self.lookup(path).map(|node| node.stat.pzxid) {
+            match self.lookup(path).map(|node| node.stat().pzxid) {
                 None => fire(event_type::NODE_DELETED, path),
                 Some(pzxid) if pzxid > relative_zxid => fire(event_type::NODE_CHILDREN_CHANGED, path),
                 Some(_) => {

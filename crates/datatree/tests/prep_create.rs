@@ -176,7 +176,7 @@ fn the_suffix_is_formatted_like_java_percent_010d_and_the_counter_sticks_at_the_
     p.apply_all();
     // Applied, Java's createNode never lowers a cversion: the counter stays at i32::MAX, so
     // the next sequential create under /w collides with the node of that name.
-    assert_eq!(p.tree.get_node("/w").unwrap().stat.cversion, i32::MAX);
+    assert_eq!(p.tree.get_node("/w").unwrap().stat().cversion, i32::MAX);
     assert_eq!(p.fails(&create("/w/s-", 2)), err::NODE_EXISTS);
 }
 
@@ -197,7 +197,7 @@ fn pipelined_creates_of_one_path_see_each_other() {
 #[test]
 fn create_txns_carry_the_new_parent_cversion_and_the_header_type_of_the_opcode() {
     let mut p = fixture();
-    let before = p.tree.get_node("/p").unwrap().stat.cversion;
+    let before = p.tree.get_node("/p").unwrap().stat().cversion;
     let prepared = p.ok(&create("/p/a", 1));
     assert_eq!(prepared.header.r#type, op::CREATE);
     let TxnBody::Create(txn) = &prepared.body else { panic!() };

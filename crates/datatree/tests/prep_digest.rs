@@ -433,7 +433,7 @@ proptest! {
 
 fn recomputed(tree: &DataTree) -> i64 {
     tree.nodes_depth_first().fold(0i64, |sum, (path, node)| {
-        let stat: &StatPersisted = &node.stat;
+        let stat: &StatPersisted = &node.stat();
         sum.wrapping_add(datatree::tree::digest::node_digest(&path, node.data(), stat))
     })
 }

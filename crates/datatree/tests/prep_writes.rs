@@ -92,7 +92,7 @@ fn set_data_checks_path_node_write_permission_then_version_and_counts_versions_p
     assert!(matches!(third.body, TxnBody::SetData(SetDataTxn { version: 2, .. })));
     assert!(matches!(any.body, TxnBody::SetData(SetDataTxn { version: 3, .. })));
     p.apply_all();
-    assert_eq!(p.tree.get_node("/v").unwrap().stat.version, 3);
+    assert_eq!(p.tree.get_node("/v").unwrap().stat().version, 3);
 }
 
 #[test]

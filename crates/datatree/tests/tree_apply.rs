@@ -19,17 +19,17 @@ fn fresh_tree_holds_the_four_builtin_nodes_as_java_builds_them() {
         assert_eq!(node.data_bytes(), Some(Bytes::new()), "{path}: empty, not null");
         let expected_aversion = if path == "/zookeeper/config" { -1 } else { 0 };
         assert_eq!(
-            node.stat,
+            node.stat(),
             StatPersisted { aversion: expected_aversion, ..StatPersisted::default() },
             "{path}"
         );
     }
-    assert_eq!(tree.get_node("/").unwrap().acl_id, OPEN_ACL_UNSAFE_ID);
+    assert_eq!(tree.get_node("/").unwrap().acl_id(), OPEN_ACL_UNSAFE_ID);
     let config = tree.get_node("/zookeeper/config").unwrap();
-    assert_eq!(config.acl_id, 1, "READ_ACL_UNSAFE is the first cached list");
+    assert_eq!(config.acl_id(), 1, "READ_ACL_UNSAFE is the first cached list");
     assert_eq!(tree.node_acl(config), [Acl::new(1, "world", "anyone")]);
     assert!(tree.children("/zookeeper").eq(["config", "quota"]));
-    assert_eq!(tree.get_node("/zookeeper").unwrap().child_count, 2);
+    assert_eq!(tree.get_node("/zookeeper").unwrap().child_count(), 2);
     assert_eq!(tree.get_node("").unwrap(), tree.get_node("/").unwrap(), "Java aliases \"\" to the root");
     assert_eq!(tree.node_count(), 5, "Java counts the root twice");
     assert_eq!(tree.last_processed_zxid(), 0);
@@ -62,7 +62,7 @@ fn create_with_parent_cversion_minus_one_bumps_the_parent_and_sets_pzxid() {
     let mut tree = DataTree::new();
     apply(&mut tree, 7, create("/a"));
     let root = tree.get_node("/").unwrap();
-    assert_eq!((root.stat.cversion, root.stat.pzxid), (1, 7));
+    assert_eq!((root.stat().cversion, root.stat().pzxid), (1, 7));
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn create_takes_the_txns_parent_cversion() {
     let mut tree = DataTree::new();
     apply(&mut tree, 1, create("/p"));
     apply(&mut tree, 2, TxnBody::Create(create_txn("/p/c", 40)));
-    assert_eq!(tree.get_node("/p").unwrap().stat.cversion, 40);
+    assert_eq!(tree.get_node("/p").unwrap().stat().cversion, 40);
 }
 
 #[test]
@@ -82,7 +82,7 @@ fn clients_see_cversion_as_creates_plus_deletes() {
     }
     apply(&mut tree, 10, delete("/p/b"));
     let parent = tree.get_node("/p").unwrap();
-    assert_eq!(parent.stat.cversion, 3, "stored cversion counts creates only");
+    assert_eq!(parent.stat().cversion, 3, "stored cversion counts creates only");
     let seen = parent.client_stat();
     assert_eq!(seen.num_children, 2);
     assert_eq!(seen.cversion, 2 * 3 - 2, "3 creates + 1 delete");
@@ -95,21 +95,21 @@ fn deletes_do_not_move_the_stored_counter_the_sequence_suffix_comes_from() {
     apply(&mut tree, 1, create("/q"));
     apply(&mut tree, 2, create("/q/n0000000000"));
     apply(&mut tree, 3, delete("/q/n0000000000"));
-    assert_eq!(tree.get_node("/q").unwrap().stat.cversion, 1);
+    assert_eq!(tree.get_node("/q").unwrap().stat().cversion, 1);
     apply(&mut tree, 4, create("/q/n0000000001"));
-    assert_eq!(tree.get_node("/q").unwrap().stat.cversion, 2);
+    assert_eq!(tree.get_node("/q").unwrap().stat().cversion, 2);
 }
 
 #[test]
 fn replaying_a_create_is_node_exists_and_leaves_the_parent_alone() {
     let mut tree = DataTree::new();
     apply(&mut tree, 1, TxnBody::Create(create_txn("/a", 1)));
-    let before = tree.get_node("/").unwrap().stat.clone();
+    let before = tree.get_node("/").unwrap().stat();
     let outcome = apply(&mut tree, 1, TxnBody::Create(create_txn("/a", 1)));
     assert_eq!(outcome.result.err, err::NODE_EXISTS);
     assert!(outcome.events.is_empty());
-    assert_eq!(tree.get_node("/").unwrap().stat, before);
-    assert_eq!(tree.get_node("/").unwrap().child_count, 2);
+    assert_eq!(tree.get_node("/").unwrap().stat(), before);
+    assert_eq!(tree.get_node("/").unwrap().child_count(), 2);
     assert!(tree.children("/").eq(["a", "zookeeper"]));
 }
 
@@ -122,11 +122,11 @@ fn node_exists_on_a_plain_create_still_raises_the_parent_cversion_and_pzxid() {
     let outcome = apply(&mut tree, 9, TxnBody::Create(create_txn("/a", 5)));
     assert_eq!(outcome.result.err, err::NODE_EXISTS);
     let root = tree.get_node("/").unwrap();
-    assert_eq!((root.stat.cversion, root.stat.pzxid), (5, 9));
+    assert_eq!((root.stat().cversion, root.stat().pzxid), (5, 9));
     // Only create (1) gets the fix-up; create2 does not.
     let outcome = apply(&mut tree, 10, TxnBody::Create2(create_txn("/a", 8)));
     assert_eq!(outcome.result.err, err::NODE_EXISTS);
-    assert_eq!(tree.get_node("/").unwrap().stat.cversion, 5);
+    assert_eq!(tree.get_node("/").unwrap().stat().cversion, 5);
 }
 
 #[test]
@@ -135,7 +135,7 @@ fn replayed_create_never_moves_the_parent_cversion_backwards() {
     apply(&mut tree, 1, TxnBody::Create(create_txn("/a", 6)));
     apply(&mut tree, 2, TxnBody::Create(create_txn("/b", 3)));
     let root = tree.get_node("/").unwrap();
-    assert_eq!((root.stat.cversion, root.stat.pzxid), (6, 1));
+    assert_eq!((root.stat().cversion, root.stat().pzxid), (6, 1));
     assert!(tree.children("/").any(|name| name == "b"));
 }
 
@@ -156,7 +156,7 @@ fn delete_moves_parent_pzxid_but_not_stored_cversion() {
     assert_eq!((outcome.result.err, outcome.result.path.as_str()), (0, "/a"));
     assert!(tree.get_node("/a").is_none());
     let root = tree.get_node("/").unwrap();
-    assert_eq!((root.stat.cversion, root.stat.pzxid), (1, 2));
+    assert_eq!((root.stat().cversion, root.stat().pzxid), (1, 2));
 }
 
 #[test]
@@ -164,10 +164,10 @@ fn deleting_a_missing_child_is_no_node_yet_moves_the_parent_pzxid() {
     let mut tree = DataTree::new();
     let outcome = apply(&mut tree, 4, delete("/ghost"));
     assert_eq!(outcome.result.err, err::NO_NODE);
-    assert_eq!(tree.get_node("/").unwrap().stat.pzxid, 4);
+    assert_eq!(tree.get_node("/").unwrap().stat().pzxid, 4);
     // ... but never backwards.
     apply(&mut tree, 2, delete("/ghost"));
-    assert_eq!(tree.get_node("/").unwrap().stat.pzxid, 4);
+    assert_eq!(tree.get_node("/").unwrap().stat().pzxid, 4);
 }
 
 #[test]
@@ -243,15 +243,15 @@ fn acl_lists_are_shared_and_counted_as_java_counts_them() {
     let mut tree = DataTree::new();
     apply(&mut tree, 1, create("/a"));
     apply(&mut tree, 2, create("/b"));
-    let a = tree.get_node("/a").unwrap().acl_id;
+    let a = tree.get_node("/a").unwrap().acl_id();
     assert_eq!(a, 2, "id 1 is /zookeeper/config's");
-    assert_eq!(tree.get_node("/b").unwrap().acl_id, a);
+    assert_eq!(tree.get_node("/b").unwrap().acl_id(), a);
     assert_eq!(tree.acl_cache().reference_count(a), 2);
     apply(&mut tree, 3, delete("/a"));
     assert_eq!(tree.acl_cache().reference_count(a), 1);
     // Re-setting the same list on its only user releases it first, so it gets a fresh id.
     apply(&mut tree, 4, set_acl("/b", open(), 1));
-    assert_eq!(tree.get_node("/b").unwrap().acl_id, 3);
+    assert_eq!(tree.get_node("/b").unwrap().acl_id(), 3);
     assert_eq!(tree.acl_cache().len(), 2);
 }
 
@@ -260,7 +260,7 @@ fn ephemerals_are_owned_by_the_header_session() {
     let mut tree = DataTree::new();
     apply_as(&mut tree, OTHER_SESSION, 1, ephemeral("/e"));
     let node = tree.get_node("/e").unwrap();
-    assert_eq!(node.stat.ephemeral_owner, OTHER_SESSION);
+    assert_eq!(node.stat().ephemeral_owner, OTHER_SESSION);
     assert_eq!(node.client_stat().ephemeral_owner, OTHER_SESSION);
     assert_eq!(tree.ephemerals_of(OTHER_SESSION), ["/e"]);
     assert_eq!(tree.ephemerals_count(), 1);
@@ -275,10 +275,10 @@ fn containers_and_ttl_nodes_report_owner_zero() {
     apply(&mut tree, 1, container("/c"));
     apply(&mut tree, 2, ttl("/t", 500));
     let c = tree.get_node("/c").unwrap();
-    assert_eq!(c.stat.ephemeral_owner, CONTAINER_EPHEMERAL_OWNER);
+    assert_eq!(c.stat().ephemeral_owner, CONTAINER_EPHEMERAL_OWNER);
     assert_eq!(c.client_stat().ephemeral_owner, 0);
     let t = tree.get_node("/t").unwrap();
-    assert_eq!(EphemeralKind::of(t.stat.ephemeral_owner), EphemeralKind::Ttl(500));
+    assert_eq!(EphemeralKind::of(t.stat().ephemeral_owner), EphemeralKind::Ttl(500));
     assert_eq!(t.client_stat().ephemeral_owner, 0);
     assert_eq!(tree.ephemerals_count(), 0);
 }
@@ -333,7 +333,7 @@ fn close_session_deletes_the_listed_paths_then_everything_else_the_session_owns(
     assert!(tree.get_node("/other").is_some());
     assert_eq!(tree.ephemeral_sessions(), [OTHER_SESSION]);
     assert_eq!(events(&outcome), [(DELETED, "/e2".to_string(), vec![9])]);
-    assert_eq!(tree.get_node("/").unwrap().stat.pzxid, 5);
+    assert_eq!(tree.get_node("/").unwrap().stat().pzxid, 5);
 }
 
 #[test]

@@ -72,7 +72,7 @@ fn a_child_with_a_big_subtree_does_not_hide_its_siblings() {
     }
     assert_eq!(names(&tree, "/p"), ["big", "big-sibling", "bigz", "c"]);
     assert_eq!(tree.children("/p/big").count(), 300);
-    assert_eq!(tree.get_node("/p/big").unwrap().child_count, 300);
+    assert_eq!(tree.get_node("/p/big").unwrap().child_count(), 300);
     let all = read::get_all_children_number(&tree, "/p", &AuthInfo::default()).unwrap();
     assert_eq!(all.total_number, 1 + 300 + 30 + 3);
 }
@@ -89,7 +89,7 @@ fn num_children_follows_creates_and_deletes() {
     // A create that meets an existing node changes no count (create2: no replay fix-up of
     // the parent's cversion, which a plain create gets).
     assert_eq!(apply(&mut tree, 5, create2("/p/a")).result.err, err::NODE_EXISTS);
-    assert_eq!(tree.get_node("/p").unwrap().child_count, 2);
+    assert_eq!(tree.get_node("/p").unwrap().child_count(), 2);
     apply(&mut tree, 6, delete("/p/b"));
     let stat = tree.get_node("/p").unwrap().client_stat();
     assert_eq!((stat.num_children, stat.cversion, stat.pzxid), (1, 3, 6), "2 * 2 creates - 1 child");
@@ -101,7 +101,7 @@ fn num_children_follows_creates_and_deletes() {
     // A replayed delete of a node with children drops its whole subtree.
     apply(&mut tree, 8, delete("/p/a"));
     assert!(tree.get_node("/p/a/deep").is_none());
-    assert_eq!(tree.get_node("/p").unwrap().child_count, 0);
+    assert_eq!(tree.get_node("/p").unwrap().child_count(), 0);
     assert_eq!(tree.container_candidates(10), Vec::<String>::new());
     tree.check_invariants().unwrap();
 }
@@ -114,7 +114,7 @@ fn load(tree: &DataTree, nodes: &[(String, datatree::Node)]) -> DataTree {
         loaded.load_acl(id, acl.to_vec());
     }
     for (path, node) in nodes {
-        loaded.insert_loaded_node(path, node.data(), node.acl_id, node.stat.clone()).unwrap();
+        loaded.insert_loaded_node(path, node.data(), node.acl_id(), node.stat()).unwrap();
     }
     loaded.finish_load();
     loaded
@@ -208,7 +208,7 @@ proptest! {
             let mut expected_sorted = expected.clone();
             expected_sorted.sort_unstable();
             prop_assert_eq!(names(&tree, node), expected_sorted, "children of {}", node);
-            prop_assert_eq!(tree.get_node(node).unwrap().child_count as usize, expected.len());
+            prop_assert_eq!(tree.get_node(node).unwrap().child_count() as usize, expected.len());
         }
     }
 }

@@ -89,9 +89,13 @@ fn state_lines(tree: &DataTree) -> Vec<String> {
             Some([]) => "x".to_string(),
             Some(data) => format!("x{}", hex(data)),
         };
-        let stat: &StatPersisted = &node.stat;
-        let line =
-            format!("node\t{path}\t{data}\t{}\t{}\t{}", node.acl_id, hex(&stat.encode()), node.child_count);
+        let stat: &StatPersisted = &node.stat();
+        let line = format!(
+            "node\t{path}\t{data}\t{}\t{}\t{}",
+            node.acl_id(),
+            hex(&stat.encode()),
+            node.child_count()
+        );
         nodes.push((path, line));
     }
     // Java's TreeMap<String> order: UTF-16 code units, which for these ASCII paths is byte order.

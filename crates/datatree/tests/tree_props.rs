@@ -235,7 +235,7 @@ proptest! {
             }
             let cversions_before: BTreeMap<String, (i64, i32, i64)> = tree
                 .nodes_depth_first()
-                .map(|(p, n)| (p, (n.stat.czxid, n.stat.cversion, n.stat.pzxid)))
+                .map(|(p, n)| (p, (n.stat().czxid, n.stat().cversion, n.stat().pzxid)))
                 .collect();
             match op {
                 Op::Create { .. } | Op::Delete { .. } | Op::SetData { .. } | Op::SetAcl { .. } => {
@@ -321,9 +321,9 @@ proptest! {
             prop_assert_eq!(tree.last_processed_zxid(), zxid);
             for (path, node) in tree.nodes_depth_first() {
                 if let Some(&(czxid, cversion, pzxid)) = cversions_before.get(&path) {
-                    if czxid == node.stat.czxid {
-                        prop_assert!(node.stat.cversion >= cversion, "cversion of {} went backwards", path);
-                        prop_assert!(node.stat.pzxid >= pzxid, "pzxid of {} went backwards", path);
+                    if czxid == node.stat().czxid {
+                        prop_assert!(node.stat().cversion >= cversion, "cversion of {} went backwards", path);
+                        prop_assert!(node.stat().pzxid >= pzxid, "pzxid of {} went backwards", path);
                     }
                 }
             }

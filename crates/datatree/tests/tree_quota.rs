@@ -36,7 +36,7 @@ fn creating_the_stats_node_counts_the_subtree_into_it() {
     assert_eq!(tree.quota_prefix("/ab"), None);
     // The rewrite keeps the stats node's stat and is not counted in the cached data size.
     let node = tree.get_node("/zookeeper/quota/a/zookeeper_stats").unwrap();
-    assert_eq!((node.stat.version, node.stat.mzxid), (0, 5));
+    assert_eq!((node.stat().version, node.stat().mzxid), (0, 5));
     tree.check_invariants().unwrap();
 }
 
@@ -86,7 +86,7 @@ fn loading_a_snapshot_recounts_every_quota() {
         loaded.load_acl(id, acl.to_vec());
     }
     for (path, node) in tree.nodes_depth_first() {
-        loaded.insert_loaded_node(&path, node.data(), node.acl_id, node.stat.clone()).unwrap();
+        loaded.insert_loaded_node(&path, node.data(), node.acl_id(), node.stat()).unwrap();
     }
     loaded.finish_load();
     assert_eq!(stats(&loaded, "/a"), "count=2,bytes=3");

@@ -54,7 +54,7 @@ fn reload(tree: &DataTree) -> DataTree {
         loaded.load_acl(id, acl.to_vec());
     }
     for (path, node) in tree.nodes_depth_first() {
-        loaded.insert_loaded_node(&path, node.data(), node.acl_id, node.stat.clone()).unwrap();
+        loaded.insert_loaded_node(&path, node.data(), node.acl_id(), node.stat()).unwrap();
     }
     for (session, timeout) in tree.sessions() {
         loaded.insert_session(session, timeout);
@@ -76,7 +76,7 @@ fn a_snapshot_in_parent_first_order_loads_the_same_tree() {
         loaded.load_acl(*id, acl.clone());
     }
     for (path, node) in view.nodes_parent_first() {
-        loaded.insert_loaded_node(path, node.data(), node.acl_id, node.stat.clone()).unwrap();
+        loaded.insert_loaded_node(path, node.data(), node.acl_id(), node.stat()).unwrap();
     }
     for &(session, timeout) in view.sessions() {
         loaded.insert_session(session, timeout);
@@ -132,7 +132,7 @@ fn loading_purges_unused_acls_and_keeps_the_id_counter() {
     loaded.finish_load();
     assert_eq!(loaded.acl_cache().len(), 1);
     apply(&mut loaded, 1, create("/y"));
-    assert_eq!(loaded.get_node("/y").unwrap().acl_id, 8, "ids continue after the largest loaded");
+    assert_eq!(loaded.get_node("/y").unwrap().acl_id(), 8, "ids continue after the largest loaded");
 }
 
 #[test]

@@ -129,8 +129,9 @@ fn write_snapshot_here(
             (path.len() as i32).write(&mut scratch);
             scratch.extend_from_slice(path.as_bytes());
             node.write_data(&mut scratch);
-            node.acl_id.write(&mut scratch);
-            node.stat.write(&mut scratch);
+            let head = node.head();
+            head.acl_id.write(&mut scratch);
+            head.stat.write(&mut scratch);
             out.write_all(&scratch)?;
             nodes += 1;
         }

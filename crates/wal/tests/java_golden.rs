@@ -59,7 +59,7 @@ fn java_snapshot_reads_back_with_matching_digest() {
     assert_eq!(loaded.tree.node_count(), 10);
     assert_eq!(loaded.tree.session_count(), 25);
     let ttl = loaded.tree.get_node("/ttl").unwrap();
-    assert_eq!(ttl.stat.ephemeral_owner, 0xFF00_0000_0000_2710u64 as i64);
+    assert_eq!(ttl.stat().ephemeral_owner, 0xFF00_0000_0000_2710u64 as i64);
     let null = loaded.tree.get_node("/null").unwrap();
     assert_eq!(null.data(), None, "null data stays null");
 }
@@ -77,7 +77,7 @@ fn replaying_java_log_over_java_snapshot_0_gives_java_snapshot_39() {
     let nodes = |tree: &datatree::DataTree| {
         tree.nodes_depth_first()
             .map(|(path, node)| {
-                (path, node.data().map(<[u8]>::to_vec), tree.node_acl(node).to_vec(), node.stat.clone())
+                (path, node.data().map(<[u8]>::to_vec), tree.node_acl(node).to_vec(), node.stat())
             })
             .collect::<Vec<_>>()
     };
@@ -104,7 +104,7 @@ fn our_snapshot_of_java_tree_reads_back_identical() {
     let nodes = |tree: &datatree::DataTree| {
         let mut nodes: Vec<_> = tree
             .nodes_depth_first()
-            .map(|(p, n)| (p, n.data().map(<[u8]>::to_vec), n.acl_id, n.stat.clone()))
+            .map(|(p, n)| (p, n.data().map(<[u8]>::to_vec), n.acl_id(), n.stat()))
             .collect();
         nodes.sort_by(|a, b| a.0.cmp(&b.0));
         nodes

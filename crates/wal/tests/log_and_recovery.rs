@@ -98,9 +98,7 @@ fn log_txns(dir: &Path, last: i64, roll_after: &[i64], snapshot_after: &[i64]) -
 
 fn assert_same_tree(a: &DataTree, b: &DataTree) {
     let nodes = |tree: &DataTree| {
-        tree.nodes_depth_first()
-            .map(|(p, n)| (p, n.data().map(<[u8]>::to_vec), n.stat.clone()))
-            .collect::<Vec<_>>()
+        tree.nodes_depth_first().map(|(p, n)| (p, n.data().map(<[u8]>::to_vec), n.stat())).collect::<Vec<_>>()
     };
     assert_eq!(nodes(a), nodes(b));
     assert_eq!(a.digest(), b.digest());
@@ -390,7 +388,7 @@ fn a_snapshot_of_names_that_sort_before_the_slash_reads_back() {
     for (i, path) in paths.iter().enumerate() {
         let zxid = i as i64 + 1;
         let parent = &path[..path.rfind('/').unwrap_or(0)];
-        let parent_c_version = tree.get_node(parent).map_or(0, |n| n.stat.cversion) + 1;
+        let parent_c_version = tree.get_node(parent).map_or(0, |n| n.stat().cversion) + 1;
         let body = TxnBody::Create(CreateTxn {
             path: (*path).to_string(),
             data: Some(Bytes::from(path.as_bytes().to_vec())),

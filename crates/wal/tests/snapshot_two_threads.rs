@@ -37,7 +37,7 @@ fn sample_tree(leaves: usize) -> DataTree {
         }
         zxid += 1;
         let parent = &path[..path.rfind('/').unwrap_or(0)];
-        let parent_c_version = tree.get_node(parent).map_or(0, |n| n.stat.cversion) + 1;
+        let parent_c_version = tree.get_node(parent).map_or(0, |n| n.stat().cversion) + 1;
         let data = (i % 13 != 0).then(|| Bytes::from(vec![b'a' + (i % 26) as u8; i % 301]));
         let body = TxnBody::Create(CreateTxn {
             path,
@@ -68,7 +68,7 @@ fn contents(tree: &DataTree) -> impl PartialEq + std::fmt::Debug {
     let nodes = tree
         .nodes_depth_first()
         .map(|(path, node)| {
-            (path.to_owned(), node.data().map(<[u8]>::to_vec), node.client_stat(), node.acl_id)
+            (path.to_owned(), node.data().map(<[u8]>::to_vec), node.client_stat(), node.acl_id())
         })
         .collect::<Vec<_>>();
     (nodes, tree.digest(), tree.ephemerals_of(0x42), tree.sessions().collect::<Vec<_>>())

@@ -155,11 +155,12 @@ impl TxnStep<'_> {
             return entry.node.clone();
         }
         let node = self.tree.get_node(path)?;
+        let head = node.head();
         Some(DigestNode {
-            stat: node.stat.clone(),
+            digest: node_digest(path, node.data(), &head.stat),
+            stat: head.stat,
             data: node.data_bytes(),
-            child_count: node.child_count as usize,
-            digest: node_digest(path, node.data(), &node.stat),
+            child_count: head.child_count as usize,
         })
     }
 

@@ -41,7 +41,7 @@ pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> i64
 }
 
 pub(super) fn digest_of(path: &str, node: &Node) -> i64 {
-    node_digest(path, node.data(), &node.stat)
+    node_digest(path, node.data(), &node.stat())
 }
 
 impl DataTree {

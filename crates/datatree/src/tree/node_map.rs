@@ -149,15 +149,15 @@ mod tests {
         for (i, path) in paths.iter().enumerate() {
             let (live, old) = (map.get(path).unwrap(), frozen.get(path).unwrap());
             assert_eq!((live.path(), old.path()), (path.as_str(), path.as_str()));
-            assert_eq!((old.child_count, old.data()), (0, Some(&b"old"[..])));
+            assert_eq!((old.child_count(), old.data()), (0, Some(&b"old"[..])));
             if i % 2 == 0 {
-                assert_eq!((live.child_count, live.data()), (7, Some(&b"old"[..])));
+                assert_eq!((live.child_count(), live.data()), (7, Some(&b"old"[..])));
             } else {
-                assert_eq!((live.child_count, live.data()), (0, Some(&b"new"[..])));
+                assert_eq!((live.child_count(), live.data()), (0, Some(&b"new"[..])));
             }
         }
         assert!(map.iter().map(Node::path).eq(paths.iter().map(String::as_str)));
-        assert!(frozen.iter().all(|node| node.data() == Some(&b"old"[..]) && node.child_count == 0));
+        assert!(frozen.iter().all(|node| node.data() == Some(&b"old"[..]) && node.child_count() == 0));
         // Inserting at a path that is there hands back the node it replaces.
         let old = map.insert(node("/n00001", b"again")).unwrap();
         assert_eq!(old.data(), Some(&b"new"[..]));

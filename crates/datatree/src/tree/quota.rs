@@ -262,7 +262,7 @@ impl DataTree {
         self.quota_trie.clear();
         let suffix = format!("/{LIMIT_NODE}");
         let limits: Vec<String> = super::descendants(&self.nodes, QUOTA_PATH)
-            .filter(|node| node.child_count == 0 && node.path().ends_with(&suffix))
+            .filter(|node| node.child_count() == 0 && node.path().ends_with(&suffix))
             .filter_map(|node| {
                 let path = node.path();
                 path.find(&suffix).map(|end| path[QUOTA_PATH.len()..end].to_owned())

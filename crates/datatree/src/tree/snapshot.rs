@@ -107,7 +107,7 @@ impl SnapshotView {
     pub fn ephemeral_owners(&self) -> BTreeSet<i64> {
         self.nodes
             .iter()
-            .filter_map(|node| match EphemeralKind::of(node.stat.ephemeral_owner) {
+            .filter_map(|node| match EphemeralKind::of(node.stat().ephemeral_owner) {
                 EphemeralKind::Session(owner) => Some(owner),
                 _ => None,
             })

@@ -43,8 +43,9 @@ pub fn serialize_view(view: &SnapshotView) -> Vec<u8> {
         (path.len() as i32).write(&mut out);
         out.extend_from_slice(path.as_bytes());
         node.write_data(&mut out);
-        node.acl_id.write(&mut out);
-        node.stat.write(&mut out);
+        let head = node.head();
+        head.acl_id.write(&mut out);
+        head.stat.write(&mut out);
     }
     "/".to_string().write(&mut out);
     SIGNATURE.to_string().write(&mut out);
@@ -156,7 +157,7 @@ mod tests {
         assert_eq!(loaded.node_count(), tree.node_count());
         assert_eq!(loaded.digest(), tree.digest());
         let children = |t: &DataTree, path: &str| -> Vec<String> {
-            assert_eq!(t.get_node(path).unwrap().child_count as usize, t.children(path).count());
+            assert_eq!(t.get_node(path).unwrap().child_count() as usize, t.children(path).count());
             t.children(path).map(str::to_owned).collect()
         };
         for path in ["/", "/a", "/a-b", "/a/b"] {
