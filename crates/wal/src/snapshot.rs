@@ -81,19 +81,32 @@ pub fn write_snapshot(
             .name("snapshot-writer".into())
             .spawn_scoped(scope, || {
                 crate::background::lower_this_thread();
-                write_snapshot_here(view, dir, digest_enabled, fsync)
+                write_snapshot_here(view, dir, digest_enabled, fsync, crate::background::RATE_BYTES_PER_SEC)
             })
             .map_err(WalError::io("starting a thread for", dir))?;
         helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 
-/// [`write_snapshot`] on the calling thread.
+/// [`write_snapshot`] on the calling thread at its priority and as fast as the disk takes it:
+/// for a server that serves nobody yet (a follower installing its leader's snapshot, which Java
+/// also writes before it answers the leader), where the bounded rate only makes the sync longer.
+pub fn write_snapshot_unbounded(
+    view: &SnapshotView,
+    dir: &Path,
+    digest_enabled: bool,
+    fsync: bool,
+) -> Result<SnapshotWritten> {
+    write_snapshot_here(view, dir, digest_enabled, fsync, 0)
+}
+
+/// [`write_snapshot`] on the calling thread, at `rate` bytes/s when it fsyncs (0: unbounded).
 fn write_snapshot_here(
     view: &SnapshotView,
     dir: &Path,
     digest_enabled: bool,
     fsync: bool,
+    rate: u64,
 ) -> Result<SnapshotWritten> {
     let started = Instant::now();
     let zxid = view.zxid();
@@ -101,7 +114,7 @@ fn write_snapshot_here(
     let temp = dir.join(format!("tmp.{}", snapshot_name(zxid)));
     // Direct, rate-bounded writes only pay when the file is going to be fsynced anyway.
     let file = if fsync {
-        SnapshotFile::create(&temp)
+        SnapshotFile::create_with_rate(&temp, rate)
     } else {
         std::fs::File::create(&temp).map(SnapshotFile::plain)
     }

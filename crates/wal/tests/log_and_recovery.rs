@@ -418,3 +418,18 @@ fn replay_crosses_log_files_in_order() {
     assert_eq!(recovered.last_zxid, 3000);
     assert_same_tree(&recovered.tree, &tree);
 }
+
+#[test]
+fn a_snapshot_written_unbounded_is_the_bounded_writers_file_byte_for_byte() {
+    let tree = expected_tree(3000);
+    let (bounded, unbounded) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for fsync in [true, false] {
+        let a = write_snapshot(&tree.snapshot_view(), bounded.path(), true, fsync).unwrap();
+        let b = wal::snapshot::write_snapshot_unbounded(&tree.snapshot_view(), unbounded.path(), true, fsync)
+            .unwrap();
+        assert_eq!((a.zxid, a.nodes, a.bytes), (b.zxid, b.nodes, b.bytes));
+        assert_eq!(std::fs::read(&a.path).unwrap(), std::fs::read(&b.path).unwrap());
+        let recovered = recover(unbounded.path(), unbounded.path(), &RecoveryOptions::default()).unwrap();
+        assert_same_tree(&recovered.tree, &tree);
+    }
+}

@@ -556,8 +556,9 @@ impl QuorumNet {
                 let message = match message {
                     zab::QuorumMessage::Snap { zxid, .. } => {
                         // The database follows the packet on the stream.
+                        let mut scan = snap::DatabaseStreamScan::default();
                         let length = loop {
-                            match snap::database_stream_length(&buffer) {
+                            match scan.advance(&buffer) {
                                 Ok(Some(length)) => break length,
                                 Ok(None) => match read.read_buf(&mut buffer).await {
                                     Ok(0) | Err(_) => return self.closed(peer, generation),

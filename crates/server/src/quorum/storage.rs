@@ -293,7 +293,8 @@ impl Storage {
                     self.writer = None;
                     let loaded = crate::quorum::snap::deserialize_database(&snapshot, zxid.0)
                         .map_err(|reason| WalError::Usage(format!("snapshot from the leader: {reason}")))?;
-                    wal::snapshot::write_snapshot(
+                    // Not serving yet: the snapshot is written at full speed, as Java writes its own.
+                    wal::snapshot::write_snapshot_unbounded(
                         &loaded.snapshot_view(),
                         &self.dirs.snap_dir,
                         self.digest_enabled,
