@@ -324,7 +324,7 @@ pub fn read_snapshot_with(path: &Path, parallel_from: usize) -> Result<LoadedSna
     Ok(LoadedSnapshot { tree, zxid, digest, nodes })
 }
 
-/// One entry of the node list: `None` for the `/` that ends it.
+/// One entry of the node list.
 struct NodeRecord<'a> {
     path: &'a str,
     data: Option<&'a [u8]>,
@@ -332,6 +332,7 @@ struct NodeRecord<'a> {
     stat: StatPersisted,
 }
 
+/// The next entry of the node list; `None` at the `/` that ends it.
 fn read_node_record<'a>(
     reader: &mut Reader<'a>,
 ) -> std::result::Result<Option<NodeRecord<'a>>, jute::JuteError> {
