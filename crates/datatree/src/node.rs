@@ -1,6 +1,6 @@
 //! One znode.
 
-use bytes::{BufMut, Bytes};
+use bytes::Bytes;
 use jute::records::{Stat, StatPersisted};
 use triomphe::ThinArc;
 
@@ -315,18 +315,6 @@ impl Node {
         self.data_slice().len()
     }
 
-    /// The data as jute writes a znode's buffer (null as length -1), as a snapshot stores it.
-    pub fn write_data(&self, out: &mut Vec<u8>) {
-        match self.data() {
-            None => out.put_i32(-1),
-            Some(data) => {
-                // Data comes from frames bounded by jute.maxbuffer; i32::MAX is never reached.
-                out.put_i32(i32::try_from(data.len()).unwrap_or(i32::MAX));
-                out.put_slice(data);
-            }
-        }
-    }
-
     /// numChildren as a stat carries it. A frame-bounded tree never holds 2^31 children of one
     /// node; saturating keeps the sign if it did.
     pub fn num_children(&self) -> i32 {
@@ -553,9 +541,6 @@ mod tests {
         let node = Node::new("/caf\u{e9}/x", Some(b"abc"), 3, stat.clone());
         assert_eq!((node.path(), node.data(), node.data_len()), ("/caf\u{e9}/x", Some(&b"abc"[..]), 3));
         assert_eq!(node.client_stat().data_length, 3);
-        let mut written = Vec::new();
-        node.write_data(&mut written);
-        assert_eq!(written, [0, 0, 0, 3, b'a', b'b', b'c']);
         assert_ne!(node, Node::new("/caf\u{e9}/y", Some(b"abc"), 3, stat), "the path counts");
         let bytes = node.data_bytes().unwrap();
         drop(node);

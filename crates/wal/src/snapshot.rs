@@ -25,8 +25,8 @@ use datatree::tree::digest::DIGEST_VERSION;
 use datatree::tree::snapshot::SnapshotView;
 use datatree::tree::PreparedNode;
 use datatree::DataTree;
-use jute::persistence::{FileHeader, SNAPSHOT_MAGIC};
-use jute::records::{Acl, StatPersisted};
+use jute::persistence::{FileHeader, SnapshotNode, SNAPSHOT_MAGIC};
+use jute::records::Acl;
 use jute::{Field, Reader};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -138,13 +138,9 @@ fn write_snapshot_here(
         out.write_all(&scratch)?;
         for (path, node) in view.nodes_parent_first() {
             scratch.clear();
-            // A ustring, written from the map's own key (no String per node).
-            (path.len() as i32).write(&mut scratch);
-            scratch.extend_from_slice(path.as_bytes());
-            node.write_data(&mut scratch);
             let head = node.head();
-            head.acl_id.write(&mut scratch);
-            head.stat.write(&mut scratch);
+            SnapshotNode { path, data: node.data(), acl_id: head.acl_id, stat: head.stat }
+                .write(&mut scratch);
             out.write_all(&scratch)?;
             nodes += 1;
         }
@@ -297,8 +293,8 @@ pub fn read_snapshot_with(path: &Path, parallel_from: usize) -> Result<LoadedSna
         let list = Vec::<Acl>::read(&mut reader).map_err(|e| bad(&reader, e))?;
         tree.load_acl(id, list);
     }
-    let (nodes, mut reader, sealed_adler) = load_nodes(path, bytes, reader, &mut tree, parallel_from)?;
-    check_seal(path, bytes, &mut reader, sealed_adler)?;
+    let (nodes, mut reader, mut sum) = load_nodes(path, bytes, reader, &mut tree, parallel_from)?;
+    check_seal(path, bytes, &mut reader, &mut sum)?;
     let mut digest = None;
     if reader.remaining() > 0 {
         let zxid = reader.read_i64().map_err(|e| bad(&reader, e))?;
@@ -307,7 +303,7 @@ pub fn read_snapshot_with(path: &Path, parallel_from: usize) -> Result<LoadedSna
             return Err(corrupt(path, at(&reader), format!("digest version {version} is not supported")));
         }
         let value = reader.read_i64().map_err(|e| bad(&reader, e))?;
-        check_seal(path, bytes, &mut reader, None)?;
+        check_seal(path, bytes, &mut reader, &mut sum)?;
         if zxid > 0 {
             digest = Some(ZxidDigest { zxid, version, digest: value });
         }
@@ -324,40 +320,14 @@ pub fn read_snapshot_with(path: &Path, parallel_from: usize) -> Result<LoadedSna
     Ok(LoadedSnapshot { tree, zxid, digest, nodes })
 }
 
-/// One entry of the node list.
-struct NodeRecord<'a> {
-    path: &'a str,
-    data: Option<&'a [u8]>,
-    acl_id: i64,
-    stat: StatPersisted,
-}
-
-/// The next entry of the node list; `None` at the `/` that ends it.
-fn read_node_record<'a>(
-    reader: &mut Reader<'a>,
-) -> std::result::Result<Option<NodeRecord<'a>>, jute::JuteError> {
-    let path = reader.read_str()?;
-    if path == "/" {
-        return Ok(None);
-    }
-    let data = match reader.read_length(1)? {
-        None => None,
-        Some(length) => Some(reader.take(length)?),
-    };
-    let acl_id = reader.read_i64()?;
-    let stat = StatPersisted::read(reader)?;
-    Ok(Some(NodeRecord { path, data, acl_id, stat }))
-}
-
-impl NodeRecord<'_> {
-    fn prepare(&self) -> PreparedNode {
-        PreparedNode::new(self.path, self.data, self.acl_id, self.stat.clone())
-    }
+/// A node of the list, built to be inserted.
+fn prepare(node: &SnapshotNode<'_>) -> PreparedNode {
+    PreparedNode::new(node.path, node.data, node.acl_id, node.stat.clone())
 }
 
 /// Reads the node list into `tree` up to and including its end marker. Returns the count, a
-/// reader just after the marker and, when the second thread computed it, the Adler-32 of
-/// everything before that point (the first seal's).
+/// reader just after the marker and the Adler-32 of the bytes summed so far (everything before
+/// the marker's end when the second thread summed them, nothing otherwise).
 ///
 /// Building a node (an allocation and the first touch of its memory) and its digest is most of
 /// a load, and needs nothing from the tree: from `parallel_from` bytes on, a second thread
@@ -372,7 +342,7 @@ fn load_nodes<'a>(
     mut reader: Reader<'a>,
     tree: &mut DataTree,
     parallel_from: usize,
-) -> Result<(usize, Reader<'a>, Option<i64>)> {
+) -> Result<(usize, Reader<'a>, RunningAdler)> {
     let nodes_start = reader.position();
     let split = (bytes.len() >= parallel_from).then(|| nodes_start + (bytes.len() - nodes_start) / 2);
     let bad = |at: usize, e: jute::JuteError| corrupt(path, at as u64, e.to_string());
@@ -394,16 +364,16 @@ fn load_nodes<'a>(
         let mut ended = false;
         while reader.position() < split_at {
             let node_at = reader.position();
-            match read_node_record(&mut reader).map_err(|e| bad(reader.position(), e))? {
+            match SnapshotNode::read(&mut reader).map_err(|e| bad(reader.position(), e))? {
                 None => {
                     ended = true;
                     break;
                 }
-                Some(record) => progress.insert(path, tree, node_at, record.prepare())?,
+                Some(node) => progress.insert(path, tree, node_at, prepare(&node))?,
             }
         }
         let Some((_, receiver, worker)) = second_half else {
-            return Ok((progress.nodes, reader, None));
+            return Ok((progress.nodes, reader, RunningAdler::default()));
         };
         for batch in receiver {
             for (node_at, node) in batch {
@@ -413,11 +383,11 @@ fn load_nodes<'a>(
         let end = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
         if ended {
             // The list ended in the first half: nothing came from the second thread.
-            return Ok((progress.nodes, reader, None));
+            return Ok((progress.nodes, reader, RunningAdler::default()));
         }
         let mut reader = Reader::new(bytes);
         reader.take(end.position).map_err(|e| bad(0, e))?;
-        Ok((progress.nodes, reader, Some(end.adler)))
+        Ok((progress.nodes, reader, end.sum))
     })
 }
 
@@ -442,7 +412,24 @@ impl Progress {
 /// Where the second thread found the node list's end, and the Adler-32 of everything before it.
 struct ListEnd {
     position: usize,
-    adler: i64,
+    sum: RunningAdler,
+}
+
+/// The Adler-32 of a file's first bytes, carried forward: each seal covers everything before
+/// it, so the second seal costs only the bytes after the first.
+#[derive(Default)]
+struct RunningAdler {
+    adler: Adler32,
+    upto: usize,
+}
+
+impl RunningAdler {
+    /// The Adler-32 of `bytes[..end]`; `end` never goes back.
+    fn of_first(&mut self, bytes: &[u8], end: usize) -> i64 {
+        self.adler.update(&bytes[self.upto..end]);
+        self.upto = end;
+        i64::from(self.adler.value())
+    }
 }
 
 /// The second thread of [`load_nodes`]: skips to the first record at or after `split`, builds
@@ -458,16 +445,16 @@ fn build_second_half(
     let bad = |at: usize, e: jute::JuteError| corrupt(path, at as u64, e.to_string());
     reader.take(nodes_start).map_err(|e| bad(0, e))?;
     while reader.position() < split {
-        if read_node_record(&mut reader).map_err(|e| bad(reader.position(), e))?.is_none() {
-            return Ok(ListEnd { position: reader.position(), adler: 0 });
+        if SnapshotNode::read(&mut reader).map_err(|e| bad(reader.position(), e))?.is_none() {
+            return Ok(ListEnd { position: reader.position(), sum: RunningAdler::default() });
         }
     }
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         let node_at = reader.position();
-        match read_node_record(&mut reader) {
+        match SnapshotNode::read(&mut reader) {
             Ok(None) => break,
-            Ok(Some(record)) => batch.push((node_at, record.prepare())),
+            Ok(Some(node)) => batch.push((node_at, prepare(&node))),
             Err(e) => {
                 // The nodes before the bad record go in first: one of them may not fit the tree,
                 // an error that comes earlier in the file.
@@ -479,7 +466,7 @@ fn build_second_half(
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
             if batches.send(full).is_err() {
                 // The first half failed; its error is the one reported.
-                return Ok(ListEnd { position: reader.position(), adler: 0 });
+                return Ok(ListEnd { position: reader.position(), sum: RunningAdler::default() });
             }
         }
     }
@@ -487,14 +474,16 @@ fn build_second_half(
     // Done with the nodes: the other thread inserts the last batches while this one checksums.
     drop(batches);
     let position = reader.position();
-    Ok(ListEnd { position, adler: i64::from(Adler32::of(&bytes[..position])) })
+    let mut sum = RunningAdler::default();
+    sum.of_first(bytes, position);
+    Ok(ListEnd { position, sum })
 }
 
-/// Checks the seal at the reader, the Adler-32 of everything before it (`adler`, when already
-/// computed).
-fn check_seal(path: &Path, bytes: &[u8], reader: &mut Reader<'_>, adler: Option<i64>) -> Result<()> {
+/// Checks the seal at the reader, the Adler-32 of everything before it (`sum` carries it from
+/// the bytes already summed).
+fn check_seal(path: &Path, bytes: &[u8], reader: &mut Reader<'_>, sum: &mut RunningAdler) -> Result<()> {
     let sealed = reader.position();
-    let expected = adler.unwrap_or_else(|| i64::from(Adler32::of(&bytes[..sealed])));
+    let expected = sum.of_first(bytes, sealed);
     let value = reader.read_i64().map_err(|e| corrupt(path, sealed as u64, e.to_string()))?;
     let _slash = String::read(reader).map_err(|e| corrupt(path, sealed as u64, e.to_string()))?;
     if value != expected {

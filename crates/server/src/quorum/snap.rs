@@ -11,7 +11,8 @@
 
 use datatree::tree::snapshot::SnapshotView;
 use datatree::DataTree;
-use jute::records::{Acl, StatPersisted};
+use jute::persistence::SnapshotNode;
+use jute::records::Acl;
 use jute::{Field, JuteError, Reader};
 
 /// The signature Java writes after the database.
@@ -40,12 +41,8 @@ pub fn serialize_view(view: &SnapshotView) -> Vec<u8> {
     // children is all a loader needs (Java's own stream has children in hash order), without
     // the depth-first walk's per-node lookup, sort and path.
     for (path, node) in view.nodes_parent_first() {
-        (path.len() as i32).write(&mut out);
-        out.extend_from_slice(path.as_bytes());
-        node.write_data(&mut out);
         let head = node.head();
-        head.acl_id.write(&mut out);
-        head.stat.write(&mut out);
+        SnapshotNode { path, data: node.data(), acl_id: head.acl_id, stat: head.stat }.write(&mut out);
     }
     "/".to_string().write(&mut out);
     SIGNATURE.to_string().write(&mut out);
@@ -125,18 +122,10 @@ impl DatabaseStreamScan {
                 Vec::<Acl>::read(reader)?;
                 StreamItem::Acl { left: left - 1 }
             }
-            StreamItem::Node => {
-                if reader.read_str()? == "/" {
-                    StreamItem::Signature
-                } else {
-                    if let Some(length) = reader.read_length(1)? {
-                        reader.take(length)?;
-                    }
-                    reader.read_i64()?;
-                    StatPersisted::read(reader)?;
-                    StreamItem::Node
-                }
-            }
+            StreamItem::Node => match SnapshotNode::read(reader)? {
+                None => StreamItem::Signature,
+                Some(_) => StreamItem::Node,
+            },
             StreamItem::Signature => {
                 if reader.read_str()? != SIGNATURE {
                     return Err(JuteError::InvalidValue { what: "snapshot signature", value: 0 });
@@ -178,18 +167,8 @@ fn load(input: &[u8], tree: &mut DataTree) -> Result<(), JuteError> {
         let list = Vec::<Acl>::read(&mut reader)?;
         tree.load_acl(id, list);
     }
-    loop {
-        let path = reader.read_str()?;
-        if path == "/" {
-            break;
-        }
-        let data = match reader.read_length(1)? {
-            None => None,
-            Some(length) => Some(reader.take(length)?),
-        };
-        let acl_id = reader.read_i64()?;
-        let stat = StatPersisted::read(&mut reader)?;
-        tree.insert_loaded_node(path, data, acl_id, stat)
+    while let Some(node) = SnapshotNode::read(&mut reader)? {
+        tree.insert_loaded_node(node.path, node.data, node.acl_id, node.stat)
             .map_err(|_| JuteError::InvalidValue { what: "snapshot node without parent", value: 0 })?;
     }
     let signature = reader.read_str()?;
