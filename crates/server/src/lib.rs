@@ -14,7 +14,6 @@ pub mod fourlw;
 pub mod http;
 pub mod json;
 pub mod logging;
-pub mod malloc_tuning;
 pub mod metrics;
 pub mod mntr_keys;
 pub mod multicall;
