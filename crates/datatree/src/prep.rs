@@ -306,18 +306,6 @@ pub struct NodeView {
     pub data: Option<Bytes>,
 }
 
-impl NodeView {
-    /// An owned copy to modify into a new record (Java's ChangeRecord.duplicate).
-    pub fn to_pending(&self) -> PendingNode {
-        PendingNode {
-            stat: self.stat.clone(),
-            child_count: self.child_count,
-            acl: self.acl.clone(),
-            data: self.data.clone(),
-        }
-    }
-}
-
 /// Java's outstandingChanges / outstandingChangesForPath: the changes of every prepared txn not
 /// yet applied, in zxid order, and the latest one per path.
 #[derive(Debug, Default)]
@@ -631,13 +619,18 @@ impl Prep<'_, '_, '_> {
     /// getRecordForPath, copied for modification.
     fn existing(&self, path: &str) -> Outcome<PendingNode> {
         match self.pending.node(self.tree, path) {
-            Some(node) => Ok(node.to_pending()),
+            Some(NodeView { stat, child_count, acl, data }) => {
+                Ok(PendingNode { stat, child_count, acl, data })
+            }
             None => Err(err::NO_NODE.into()),
         }
     }
 
     fn exists(&self, path: &str) -> bool {
-        self.pending.node(self.tree, path).is_some()
+        match self.pending.latest(path) {
+            Some(record) => record.node.is_some(),
+            None => self.tree.get_node(path).is_some(),
+        }
     }
 
     fn record(&mut self, path: &str, node: Option<PendingNode>) {

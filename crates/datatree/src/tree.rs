@@ -402,23 +402,6 @@ impl DataTree {
             return Err(err::NO_NODE);
         }
         let acl_id = self.acl_cache.add_usage(new.acl);
-        if self.nodes.contains_key(path) {
-            return Err(err::NODE_EXISTS);
-        }
-        let parent_acl_id = self.change_node(parent_key, |parent| {
-            let mut parent_cversion = new.parent_cversion;
-            if parent_cversion == -1 {
-                parent_cversion = parent.stat.cversion.wrapping_add(1);
-            }
-            // Replay over a fuzzy snapshot may meet a create whose node was created and deleted
-            // again inside the fuzzy window: never move cversion/pzxid backwards.
-            if parent_cversion > parent.stat.cversion {
-                parent.stat.cversion = parent_cversion;
-                parent.stat.pzxid = context.zxid;
-            }
-            parent.child_count += 1;
-            parent.acl_id
-        });
         let node = Node::new(
             path,
             new.data.as_deref(),
@@ -435,11 +418,32 @@ impl DataTree {
                 pzxid: context.zxid,
             },
         );
-        self.data_size += node_size(path, node.data());
         let stat = node.client_stat();
         let data_len = data_length(node.data());
-        self.digest_add(path, &node);
-        self.nodes.insert(node);
+        let size = node_size(path, node.data());
+        let node_digest = digest::digest_of(path, &node);
+        // Inserting first and undoing on a clash walks the new path's (cold) leaf once, not
+        // twice; the clash is rare (prep checked) and leaves the map as it was.
+        if let Some(existing) = self.nodes.insert(node) {
+            self.nodes.insert(existing);
+            return Err(err::NODE_EXISTS);
+        }
+        let parent_acl_id = self.change_node(parent_key, |parent| {
+            let mut parent_cversion = new.parent_cversion;
+            if parent_cversion == -1 {
+                parent_cversion = parent.stat.cversion.wrapping_add(1);
+            }
+            // Replay over a fuzzy snapshot may meet a create whose node was created and deleted
+            // again inside the fuzzy window: never move cversion/pzxid backwards.
+            if parent_cversion > parent.stat.cversion {
+                parent.stat.cversion = parent_cversion;
+                parent.stat.pzxid = context.zxid;
+            }
+            parent.child_count += 1;
+            parent.acl_id
+        });
+        self.data_size += size;
+        self.digest = self.digest.wrapping_add(node_digest);
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
         let parent_acl = self.acl_cache.shared(parent_acl_id.unwrap_or(OPEN_ACL_UNSAFE_ID));

@@ -88,10 +88,6 @@ impl DataTree {
         Some((old, new))
     }
 
-    pub(super) fn digest_add(&mut self, path: &str, node: &Node) {
-        self.digest = self.digest.wrapping_add(digest_of(path, node));
-    }
-
     pub(super) fn digest_remove(&mut self, path: &str, node: &Node) {
         self.digest = self.digest.wrapping_sub(digest_of(path, node));
     }
