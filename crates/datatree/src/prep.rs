@@ -403,6 +403,14 @@ impl PendingChanges {
         })
     }
 
+    /// Whether [`PendingChanges::node`] would find a node at `path`, without building its view.
+    pub fn contains(&self, tree: &DataTree, path: &str) -> bool {
+        match self.latest(path) {
+            Some(record) => record.node.is_some(),
+            None => tree.get_node(path).is_some(),
+        }
+    }
+
     fn add(&mut self, record: ChangeRecord) {
         let in_order = match self.records.back() {
             Some(last) => last.zxid <= record.zxid,
@@ -627,10 +635,7 @@ impl Prep<'_, '_, '_> {
     }
 
     fn exists(&self, path: &str) -> bool {
-        match self.pending.latest(path) {
-            Some(record) => record.node.is_some(),
-            None => self.tree.get_node(path).is_some(),
-        }
+        self.pending.contains(self.tree, path)
     }
 
     fn record(&mut self, path: &str, node: Option<PendingNode>) {
