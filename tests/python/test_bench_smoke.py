@@ -75,3 +75,39 @@ def test_the_table_names_its_conditions(smoke_results):
     # The printed table is the markdown docs/PERFORMANCE.md carries: one line per row.
     table_lines = [line for line in stdout.splitlines() if line.startswith("| ")]
     assert len(table_lines) == len(results["rows"]) + 1, stdout[-2000:]
+
+
+def _compare_module():
+    sys.path.insert(0, str(COMPARE.parent))
+    try:
+        import compare
+    finally:
+        sys.path.pop(0)
+    return compare
+
+
+def test_requests_are_split_by_whether_a_snapshot_window_overlaps_them(tmp_path):
+    compare = _compare_module()
+    windows = compare.SnapshotWindows(tmp_path)
+    windows.windows = [(1.0, 2.0), (5.0, 6.0)]
+    log = tmp_path / "latencies.txt"
+    requests = {  # (sent s, latency s): in flight during a window?
+        (0.5, 0.6): True,    # runs into the first window
+        (1.5, 0.1): True,    # inside it
+        (2.5, 1.0): False,   # between the two
+        (4.9, 0.05): False,  # done just before the second
+        (5.9, 2.0): True,    # sent before the second one ends
+        (6.5, 0.1): False,   # after both
+        (0.1, 10.0): True,   # spans both
+    }
+    log.write_text("".join(f"{round(s * 1e6)} {round(l * 1e6)}\n" for s, l in requests))
+    during, outside = windows.split(log)
+    assert sorted(during) == sorted(round(l * 1e6) for (s, l), d in requests.items() if d)
+    assert sorted(outside) == sorted(round(l * 1e6) for (s, l), d in requests.items() if not d)
+
+
+def test_p99_is_the_nearest_rank():
+    compare = _compare_module()
+    assert compare.p99_ms(list(range(1000, 101_000, 1000))) == 99.0   # 1..100 ms: the 99th
+    assert compare.p99_ms([5000]) == 5.0
+    assert compare.p99_ms(list(range(1000, 201_000, 1000))) == 198.0  # 200 values: the 198th

@@ -25,7 +25,9 @@
 //! follower it is connected to has the working set before the first read.
 //!
 //! The result is printed as one table row and, with `--json`, as one JSON line (what
-//! benches/compare.py reads).
+//! benches/compare.py reads). `--latency-log FILE` also writes every measured request as a line
+//! `<sent, µs since the Unix epoch> <latency µs>`, so a caller can split one run's requests by what
+//! the server was doing when they were in flight (compare.py: whether a snapshot was being written).
 
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
@@ -134,6 +136,9 @@ struct Options {
     /// Do not print the table header.
     #[arg(long)]
     no_header: bool,
+    /// Write every measured request to this file: `<sent, µs since the Unix epoch> <latency µs>`.
+    #[arg(long)]
+    latency_log: Option<std::path::PathBuf>,
 }
 
 /// What every session shares: when measuring starts and stops, and the global op budget.
@@ -148,6 +153,8 @@ struct Shared {
 /// What one session brings back.
 struct SessionResult {
     histogram: Histogram<u64>,
+    /// With --latency-log: (sent, µs after measure_start; latency µs) of every measured request.
+    requests: Vec<(u64, u64)>,
     /// Replies counted (sent after measure_start).
     measured: u64,
     errors: u64,
@@ -227,6 +234,10 @@ async fn run(options: Options) -> i32 {
 
     let begin = Instant::now();
     let measure_start = begin + Duration::from_secs_f64(options.warmup);
+    let epoch_at_measure_start =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros()
+            as u64
+            + (measure_start - begin).as_micros() as u64;
     let shared = Arc::new(Shared {
         measure_start,
         deadline: measure_start + Duration::from_secs_f64(options.duration),
@@ -244,10 +255,12 @@ async fn run(options: Options) -> i32 {
     let mut histogram = new_histogram();
     let (mut measured, mut errors, mut failed) = (0u64, 0u64, 0u32);
     let mut first_error = None;
+    let mut requests = Vec::new();
     for task in tasks {
         match task.await {
             Ok(Ok(result)) => {
                 histogram.add(&result.histogram).expect("histogram bounds match");
+                requests.extend(result.requests);
                 measured += result.measured;
                 errors += result.errors;
                 first_error = first_error.or(result.first_error);
@@ -265,6 +278,12 @@ async fn run(options: Options) -> i32 {
     let end = Instant::now().min(shared.deadline).max(measure_start);
     let seconds = (end - measure_start).as_secs_f64().max(1e-9);
     report(&options, &histogram, measured, errors, seconds);
+    if let Some(path) = &options.latency_log {
+        if let Err(e) = write_latency_log(path, epoch_at_measure_start, &mut requests) {
+            eprintln!("loadgen: writing {}: {e}", path.display());
+            failed += 1;
+        }
+    }
     if let Some(code) = first_error {
         eprintln!("loadgen: {errors} replies carried an error (first: {code})");
     }
@@ -273,6 +292,21 @@ async fn run(options: Options) -> i32 {
     } else {
         0
     }
+}
+
+/// `--latency-log`: the requests in order of their send time, one line each.
+fn write_latency_log(
+    path: &std::path::Path,
+    epoch_at_measure_start: u64,
+    requests: &mut [(u64, u64)],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    requests.sort_unstable();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for &(sent, latency) in requests.iter() {
+        writeln!(out, "{} {latency}", epoch_at_measure_start + sent)?;
+    }
+    out.flush()
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -367,6 +401,8 @@ async fn drive(
     let mut random =
         Random(0x9E37_79B9_7F4A_7C15 ^ (u64::from(index) + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
     let mut histogram = new_histogram();
+    let mut requests = Vec::new();
+    let keep_requests = options.latency_log.is_some();
     let (mut measured, mut errors) = (0u64, 0u64);
     let mut first_error = None;
     // Send time (or scheduled time, open loop) of every request in flight, oldest first.
@@ -424,8 +460,12 @@ async fn drive(
             let sent = inflight.pop_front().ok_or("a reply with nothing in flight")?;
             let done = Instant::now();
             if sent >= shared.measure_start && done <= shared.deadline {
-                histogram.saturating_record((done - sent).as_micros().max(1) as u64);
+                let latency = (done - sent).as_micros().max(1) as u64;
+                histogram.saturating_record(latency);
                 measured += 1;
+                if keep_requests {
+                    requests.push(((sent - shared.measure_start).as_micros() as u64, latency));
+                }
             }
             if header.err != 0 {
                 errors += 1;
@@ -468,7 +508,7 @@ async fn drive(
         }
     }
     close(&mut stream).await;
-    Ok(SessionResult { histogram, measured, errors, first_error })
+    Ok(SessionResult { histogram, requests, measured, errors, first_error })
 }
 
 /// Returns the reply header of the first complete frame in `buffer` and the bytes it spans.
