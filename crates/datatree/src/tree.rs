@@ -398,9 +398,26 @@ impl DataTree {
     ) -> Result<Stat, i32> {
         let (parent_path, child) = parent_and_child(path).ok_or(err::BAD_ARGUMENTS)?;
         let parent_key = key(parent_path);
-        if !self.nodes.contains_key(parent_key) {
-            return Err(err::NO_NODE);
-        }
+        // The parent changes first, which walks to it once rather than to check it and again to
+        // change it; a clash below (rare: prep checked) puts its head back.
+        let mut parent_before = None;
+        let parent_acl_id = self
+            .change_node(parent_key, |parent| {
+                parent_before = Some(parent.clone());
+                let mut parent_cversion = new.parent_cversion;
+                if parent_cversion == -1 {
+                    parent_cversion = parent.stat.cversion.wrapping_add(1);
+                }
+                // Replay over a fuzzy snapshot may meet a create whose node was created and
+                // deleted again inside the fuzzy window: never move cversion/pzxid backwards.
+                if parent_cversion > parent.stat.cversion {
+                    parent.stat.cversion = parent_cversion;
+                    parent.stat.pzxid = context.zxid;
+                }
+                parent.child_count += 1;
+                parent.acl_id
+            })
+            .ok_or(err::NO_NODE)?;
         let acl_id = self.acl_cache.add_usage(new.acl);
         let node = Node::new(
             path,
@@ -426,27 +443,16 @@ impl DataTree {
         // twice; the clash is rare (prep checked) and leaves the map as it was.
         if let Some(existing) = self.nodes.insert(node) {
             self.nodes.insert(existing);
+            if let Some(before) = parent_before {
+                self.change_node(parent_key, |parent| *parent = before);
+            }
             return Err(err::NODE_EXISTS);
         }
-        let parent_acl_id = self.change_node(parent_key, |parent| {
-            let mut parent_cversion = new.parent_cversion;
-            if parent_cversion == -1 {
-                parent_cversion = parent.stat.cversion.wrapping_add(1);
-            }
-            // Replay over a fuzzy snapshot may meet a create whose node was created and deleted
-            // again inside the fuzzy window: never move cversion/pzxid backwards.
-            if parent_cversion > parent.stat.cversion {
-                parent.stat.cversion = parent_cversion;
-                parent.stat.pzxid = context.zxid;
-            }
-            parent.child_count += 1;
-            parent.acl_id
-        });
         self.data_size += size;
         self.digest = self.digest.wrapping_add(node_digest);
         self.register_kind(path, new.owner);
         self.quota_after_create(parent_path, child, path, data_len);
-        let parent_acl = self.acl_cache.shared(parent_acl_id.unwrap_or(OPEN_ACL_UNSAFE_ID));
+        let parent_acl = self.acl_cache.shared(parent_acl_id);
         self.watches.trigger_data(event_type::NODE_CREATED, path, new.acl, events);
         self.watches.trigger_child(event_type::NODE_CHILDREN_CHANGED, parent_key, &parent_acl, events);
         Ok(stat)

@@ -115,8 +115,9 @@ fn replaying_a_create_is_node_exists_and_leaves_the_parent_alone() {
 
 #[test]
 fn a_create2_on_an_existing_path_leaves_the_node_and_the_tree_as_they_were() {
-    // The map takes the new node first and puts the old one back on a clash: nothing of the
-    // new one may stay (node, sizes, digest, ephemeral lists), among many neighbours.
+    // The parent changes and the map takes the new node first; a clash puts the old node and
+    // the parent's head back: nothing of the new one may stay (node, parent, sizes, digest,
+    // ephemeral lists), among many neighbours.
     let mut tree = DataTree::new();
     apply(&mut tree, 1, create("/p"));
     for i in 0..300 {
@@ -124,6 +125,7 @@ fn a_create2_on_an_existing_path_leaves_the_node_and_the_tree_as_they_were() {
     }
     let (digest, size, count) = (tree.digest(), tree.approximate_data_size(), tree.node_count());
     let old = tree.get_node("/p/n150").unwrap().clone();
+    let parent = tree.get_node("/p").unwrap().clone();
     let clash = CreateTxn { data: data("other"), ephemeral: true, ..create_txn("/p/n150", -1) };
     let outcome = apply_as(&mut tree, 0x55, 999, TxnBody::Create2(clash));
     assert_eq!(outcome.result.err, err::NODE_EXISTS);
@@ -131,7 +133,8 @@ fn a_create2_on_an_existing_path_leaves_the_node_and_the_tree_as_they_were() {
     let now = tree.get_node("/p/n150").unwrap();
     assert_eq!((now.stat(), now.data()), (old.stat(), old.data()));
     assert_eq!((tree.digest(), tree.approximate_data_size(), tree.node_count()), (digest, size, count));
-    assert_eq!(tree.get_node("/p").unwrap().child_count(), 300);
+    assert_eq!(tree.get_node("/p").unwrap(), &parent);
+    assert_eq!(parent.child_count(), 300);
     assert!(tree.ephemerals_of(0x55).is_empty());
     assert_eq!(tree.children("/p").count(), 300);
 }
