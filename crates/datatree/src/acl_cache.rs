@@ -1,8 +1,8 @@
 //! Java's ReferenceCountedACLCache: each distinct ACL list is stored once and nodes refer to it by
 //! a long id; snapshots persist the map, so the ids must be assigned as Java assigns them.
 
+use foldhash::HashMap;
 use jute::records::Acl;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Id meaning OPEN_ACL_UNSAFE without an entry in the map (the built-in nodes use it).

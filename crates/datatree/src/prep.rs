@@ -64,6 +64,7 @@ use crate::tree::quota::{StatsTrack, LIMIT_NODE, STAT_NODE};
 use crate::tree::QUOTA_PATH;
 use crate::DataTree;
 use bytes::Bytes;
+use foldhash::HashMap;
 use jute::consts::{err, op, perms, CreateMode};
 use jute::proto::{CheckVersionRequest, CreateRequest, CreateTtlRequest, SetAclRequest, SetDataRequest};
 use jute::records::{Acl, StatPersisted};
@@ -75,7 +76,7 @@ use jute::txn::{
 use pending_digest::PendingDigest;
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// Everything about the request that is not in its body.

@@ -32,10 +32,11 @@
 //! consumed all the same, as in Java.
 
 use crate::tree::DataTree;
+use foldhash::HashMap;
 use jute::consts::{event_type, keeper_state, watcher_type};
 use jute::proto::WatcherEvent;
 use jute::records::Acl;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Identifies who receives an event: the server uses one id per connection.
 pub type WatcherId = u64;

@@ -1,7 +1,8 @@
 //! Session expiry by tick buckets, as Java's SessionTrackerImpl / ExpiryQueue: a session's deadline
 //! is rounded up to the next multiple of tickTime, so expiry happens in [timeout, timeout + tick).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 pub struct SessionEntry {

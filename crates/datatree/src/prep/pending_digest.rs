@@ -23,11 +23,12 @@ use crate::tree::digest::{node_digest, DIGEST_VERSION};
 use crate::tree::{key, parent_and_child};
 use crate::DataTree;
 use bytes::Bytes;
+use foldhash::HashMap;
 use jute::consts::{err, op};
 use jute::records::StatPersisted;
 use jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// A node as the tree will hold it once every prepared txn is applied (the digest's fields).
