@@ -157,20 +157,32 @@ impl QuotaTrie {
     }
 
     /// Java's findMaxPrefix: the deepest quota'd path that is a component prefix of `path`, or
-    /// `/` if none.
-    pub(crate) fn max_prefix(&self, path: &str) -> String {
+    /// `/` if none. The tree asks [`QuotaTrie::deepest_quota`] instead.
+    #[cfg(test)]
+    fn max_prefix(&self, path: &str) -> String {
+        self.prefix_of(path, self.deepest_quota(path))
+    }
+
+    /// How many leading components of `path` the deepest quota'd node on it spans (0: none).
+    /// Walks without allocating: every create, delete and setData asks, and most trees hold
+    /// no quota at all.
+    fn deepest_quota(&self, path: &str) -> usize {
         let mut node = &self.root;
-        let mut walked = Vec::new();
         let mut deepest = 0;
-        for part in components(path) {
+        for (depth, part) in components(path).enumerate() {
             let Some(child) = node.children.get(part) else { break };
             node = child;
-            walked.push(part);
             if node.quota {
-                deepest = walked.len();
+                deepest = depth + 1;
             }
         }
-        format!("/{}", walked[..deepest].join("/"))
+        deepest
+    }
+
+    /// The trie's path for the first `components` components of `path`.
+    fn prefix_of(&self, path: &str, components_taken: usize) -> String {
+        let walked: Vec<&str> = components(path).take(components_taken).collect();
+        format!("/{}", walked.join("/"))
     }
 
     pub(crate) fn clear(&mut self) {
@@ -181,8 +193,10 @@ impl QuotaTrie {
 impl DataTree {
     /// Java's getMaxPrefixWithQuota: the quota'd path a change at `path` is charged to, if any.
     pub fn quota_prefix(&self, path: &str) -> Option<String> {
-        let prefix = self.quota_trie.max_prefix(path);
-        (prefix != "/" && !prefix.is_empty()).then_some(prefix)
+        match self.quota_trie.deepest_quota(path) {
+            0 => None,
+            deepest => Some(self.quota_trie.prefix_of(path, deepest)),
+        }
     }
 
     /// After a node `parent/child` was created.
