@@ -15,8 +15,10 @@ Throughput rows run the same loadgen command (benches/loadgen) against Java and 
 while both are up, row by row, so the machine's noise hits both sides of a ratio alike. Then,
 one server at a time on standalone servers: RSS idle, RSS with N znodes of 100 B, recovery time
 of those N znodes (start to serving), snapshot size, and the p99 of an open-loop setData load
-while snapshots are written (a small snapCount) vs without, each the median of alternating runs
-(three in the full plan). On 3-member loopback ensembles: the
+while snapshots are written (a small snapCount) vs without: runs without and with snapshots
+alternate (three pairs in the full plan), and the target compares, within the runs with
+snapshots, the requests in flight while a snapshot file was being written against the others
+(SnapshotWindows). On 3-member loopback ensembles: the
 throughput rows again, and the election time after killing the leader (kill -9 to a new leader
 and a follower both answering srvr with their mode).
 
