@@ -391,14 +391,12 @@ def p99_setdata(server: "Server", kind: str, rate: int, d: float, nodes: int, se
     otherwise land in the measured run (not the only stall seen here: see docs/PERFORMANCE.md,
     "A second full run")."""
     common = dict(op="setdata", value_size=100, sessions=16, inflight=64, rate=rate, nodes=nodes)
-    if setup:
-        loadgen([server], kind, d + 120, duration=max(1, d // 3), warmup=0, **common)
-    else:
-        loadgen([server], kind, d + 120, duration=max(1, d // 3), warmup=0, no_setup=True, **common)
+    # loadgen() passes a flag only when its value is True: no_setup is left out to set up.
+    warm = common if setup else dict(common, no_setup=True)
+    loadgen([server], kind, d + 120, duration=max(1, d // 3), warmup=0, **warm)
     os.sync()
-    if latency_log:
-        common["latency_log"] = latency_log
-    run = loadgen([server], kind, d + 120, duration=d, warmup=1, no_setup=True, **common)
+    measured = dict(common, no_setup=True, **({"latency_log": latency_log} if latency_log else {}))
+    run = loadgen([server], kind, d + 120, duration=d, warmup=1, **measured)
     return run["p99_us"] / 1000
 
 

@@ -129,6 +129,12 @@ fn components(path: &str) -> impl Iterator<Item = &str> {
     path.split('/').filter(|piece| !piece.trim_matches(|c: char| c <= ' ').is_empty())
 }
 
+/// The trie's path for the first `taken` components of `path`.
+fn prefix_of(path: &str, taken: usize) -> String {
+    let walked: Vec<&str> = components(path).take(taken).collect();
+    format!("/{}", walked.join("/"))
+}
+
 impl QuotaTrie {
     pub(crate) fn add(&mut self, path: &str) {
         let mut node = &mut self.root;
@@ -160,7 +166,7 @@ impl QuotaTrie {
     /// `/` if none. The tree asks [`QuotaTrie::deepest_quota`] instead.
     #[cfg(test)]
     fn max_prefix(&self, path: &str) -> String {
-        self.prefix_of(path, self.deepest_quota(path))
+        prefix_of(path, self.deepest_quota(path))
     }
 
     /// How many leading components of `path` the deepest quota'd node on it spans (0: none).
@@ -179,12 +185,6 @@ impl QuotaTrie {
         deepest
     }
 
-    /// The trie's path for the first `components` components of `path`.
-    fn prefix_of(&self, path: &str, components_taken: usize) -> String {
-        let walked: Vec<&str> = components(path).take(components_taken).collect();
-        format!("/{}", walked.join("/"))
-    }
-
     pub(crate) fn clear(&mut self) {
         self.root = TrieNode::default();
     }
@@ -195,7 +195,7 @@ impl DataTree {
     pub fn quota_prefix(&self, path: &str) -> Option<String> {
         match self.quota_trie.deepest_quota(path) {
             0 => None,
-            deepest => Some(self.quota_trie.prefix_of(path, deepest)),
+            deepest => Some(prefix_of(path, deepest)),
         }
     }
 
