@@ -560,7 +560,8 @@ impl DataTree {
         let bytes_diff = data_length(new.data()) - data_length(old.data());
         self.data_size += bytes_diff;
         self.quota_after_set_data(path, bytes_diff);
-        let acl = self.lookup(path).map(|node| self.acl_cache.get(node.acl_id())).unwrap_or_default();
+        // The changed node carries its ACL id: no second walk to the path.
+        let acl = self.acl_cache.get(new.acl_id());
         self.watches.trigger_data(event_type::NODE_DATA_CHANGED, path, acl, events);
         Ok(stat)
     }

@@ -173,6 +173,10 @@ impl QuotaTrie {
     /// Walks without allocating: every create, delete and setData asks, and most trees hold
     /// no quota at all.
     fn deepest_quota(&self, path: &str) -> usize {
+        // No quota anywhere (the common case): no component to hash.
+        if self.root.children.is_empty() {
+            return 0;
+        }
         let mut node = &self.root;
         let mut deepest = 0;
         for (depth, part) in components(path).enumerate() {
