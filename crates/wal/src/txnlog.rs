@@ -38,12 +38,14 @@ pub const FILE_HEADER_SIZE: u64 = 16;
 pub const DEFAULT_PREALLOC_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How far ahead of the write position the log's blocks are written with zeros, and the step
-/// they are zeroed in. Java grows the log sparse (`set_len`), so every fdatasync that reaches a
-/// new block also allocates it, and ext4 commits its journal for that allocation: on this
-/// machine's virtio disk a 3 KB append + fdatasync took p50 212 µs and ~100 µs of CPU
-/// (system-wide) into a sparse file, 140 µs and ~75 µs into blocks already written. Written
-/// ahead, one journal commit covers a MiB of log. The zeros are what the sparse file reads as,
-/// so the file is the same either way.
+/// they are zeroed in. Java grows the log sparse (`set_len`), so an fdatasync that reaches a new
+/// block also allocates it and must make the allocation durable too: a journal commit, or on a
+/// file system without a journal (this machine's ext4) a synchronous 4 KiB metadata write from
+/// the syncing thread (`block:block_rq_issue` "WSM"), seen for two of three log fsyncs of a
+/// 3-member setData load. On this machine's virtio disk a 3 KB append + fdatasync took p50
+/// 212 µs and ~100 µs of CPU (system-wide) into a sparse file, 140 µs and ~75 µs into blocks
+/// already written. Written ahead, one allocation covers a MiB of log. The zeros are what the
+/// sparse file reads as, so the file is the same either way.
 pub const ZERO_AHEAD_BYTES: u64 = 1 << 20;
 
 /// Java's FilePadding.calculateFileSizeWithPadding: once the write position comes within 4 KiB
