@@ -707,16 +707,20 @@ mod tests {
         at as u64
     }
 
+    /// Appends txn `zxid`: a setData of `value` on `/a`.
+    fn append_set_data(writer: &mut TxnLogWriter, zxid: i64, value: &jute::Bytes) {
+        let header = TxnHeader { client_id: 1, cxid: zxid as i32, zxid, time: 0, r#type: op::SET_DATA };
+        let body = TxnBody::SetData(SetDataTxn { path: "/a".into(), data: Some(value.clone()), version: -1 });
+        writer.append(&header, &body, None).expect("append");
+    }
+
     #[test]
     fn large_flushes_allocate_their_own_blocks_and_write_no_zeros_ahead() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut writer = TxnLogWriter::new(dir.path(), LogOptions::default());
         let value = jute::Bytes::from(vec![7u8; 1000]);
         for zxid in 1..=200 {
-            let header = TxnHeader { client_id: 1, cxid: zxid as i32, zxid, time: 0, r#type: op::SET_DATA };
-            let body =
-                TxnBody::SetData(SetDataTxn { path: "/a".into(), data: Some(value.clone()), version: -1 });
-            writer.append(&header, &body, None).expect("append");
+            append_set_data(&mut writer, zxid, &value);
             // ~50 KB a sync: past ZERO_AHEAD_MAX_FLUSH_BYTES, as is the average.
             if zxid % 50 == 0 {
                 writer.sync().expect("sync");
@@ -740,14 +744,7 @@ mod tests {
         let mut append_until = |writer: &mut TxnLogWriter, bytes: u64| {
             while writer.current_file_bytes() < bytes {
                 zxid += 1;
-                let header =
-                    TxnHeader { client_id: 1, cxid: zxid as i32, zxid, time: 0, r#type: op::SET_DATA };
-                let body = TxnBody::SetData(SetDataTxn {
-                    path: "/a".into(),
-                    data: Some(value.clone()),
-                    version: -1,
-                });
-                writer.append(&header, &body, None).expect("append");
+                append_set_data(writer, zxid, &value);
                 if zxid % 10 == 0 {
                     writer.sync().expect("sync");
                 }
@@ -799,10 +796,7 @@ mod tests {
         let mut writer = TxnLogWriter::new(dir.path(), LogOptions::default());
         let value = jute::Bytes::from(vec![7u8; 4000]);
         for zxid in 1..=600 {
-            let header = TxnHeader { client_id: 1, cxid: zxid as i32, zxid, time: 0, r#type: op::SET_DATA };
-            let body =
-                TxnBody::SetData(SetDataTxn { path: "/a".into(), data: Some(value.clone()), version: -1 });
-            writer.append(&header, &body, None).expect("append");
+            append_set_data(&mut writer, zxid, &value);
             if zxid % 50 == 0 {
                 writer.sync().expect("sync");
             }
