@@ -52,7 +52,7 @@ pub const ZERO_AHEAD_BYTES: u64 = 1 << 20;
 /// flush of more than this many bytes, or while flushes average more, allocates its blocks
 /// itself. A sync of tens of KiB costs its data write more than the allocation, and doubled it
 /// was the disk's bandwidth that gave out: a 3-member setData load of 4 KiB values (~50 KiB a
-/// sync) ran at 11.6–12.2k ops/s zeroing ahead every flush, 13.1–13.4k without, in the same
+/// sync) ran at 11.6–12.4k ops/s zeroing ahead every flush, 13.1–13.4k without, in the same
 /// minutes; 100 B writes sync 3–5 KiB at a time.
 pub const ZERO_AHEAD_MAX_FLUSH_BYTES: u64 = 16 << 10;
 
