@@ -322,8 +322,9 @@ fn wait_and_drop(file: &File, offset: u64, len: u64) {
     }
 }
 
-/// Drops the cached pages wholly inside the range (`len` 0: to the end of the file) from the page cache (clean ones only: call it
-/// on a range already written back). Advice only: errors are ignored.
+/// Drops the cached pages wholly inside the range (`len` 0: to the end of the file) from the
+/// page cache (clean ones only: call it on a range already written back). Advice only: errors
+/// are ignored.
 #[cfg(target_os = "linux")]
 pub(crate) fn drop_cached(file: &File, offset: u64, len: u64) {
     use std::os::fd::AsRawFd;
