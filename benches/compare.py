@@ -22,6 +22,10 @@ snapshots, the requests in flight while a snapshot file was being written agains
 throughput rows again, and the election time after killing the leader (kill -9 to a new leader
 and a follower both answering srvr with their mode).
 
+Before each section and at the end, with no server running, a disk probe times 600-byte appends
+each fdatasync'ed at 2,000/s for 3 s in the workdir: the header prints its p99, max and count of
+syncs over 20 ms, the floor under every p99 row (both servers sync before they acknowledge).
+
 Every run is bounded in time; every process started is killed at exit; only 127.0.0.1 is used.
 The table goes to stdout and, as JSON, to <workdir>/results.json.
 """
@@ -383,6 +387,49 @@ def p99_ms(latencies_us: List[int]) -> float:
     return ordered[max(0, -(-99 * len(ordered) // 100) - 1)] / 1000
 
 
+DISK_STALL_MS = 20
+
+
+def sync_summary(latencies_us: List[int]) -> dict:
+    """p50 / p99 (nearest rank) / max in ms of fdatasync latencies, and how many took over
+    DISK_STALL_MS."""
+    ordered = sorted(latencies_us)
+    if not ordered:
+        return dict(syncs=0, p50_ms=float("nan"), p99_ms=float("nan"), max_ms=float("nan"), stalls=0)
+    return dict(syncs=len(ordered), p50_ms=ordered[(len(ordered) - 1) // 2] / 1000, p99_ms=p99_ms(ordered),
+                max_ms=ordered[-1] / 1000, stalls=sum(1 for us in ordered if us > DISK_STALL_MS * 1000))
+
+
+def disk_sync_probe(directory: Path, seconds: float = 3.0, rate: int = 2000) -> dict:
+    """What the data disk gives a txn log with no server running: a 600-byte append, fdatasync'ed,
+    `rate` times a second for `seconds`, in `directory` (the dataDirs' disk). Every write a server
+    acknowledges waits for such a sync, so a p99 row cannot read below this disk's stalls; the
+    header prints these figures so a row's tail can be read against the disk's own."""
+    path = directory / "disk-probe.dat"
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o644)
+    latencies: List[int] = []
+    try:
+        os.ftruncate(fd, 64 << 20)
+        record, offset = b"p" * 600, 0
+        start = time.monotonic()
+        due = start
+        while time.monotonic() - start < seconds:
+            began = time.perf_counter()
+            os.pwrite(fd, record, offset)
+            os.fdatasync(fd)
+            latencies.append(round((time.perf_counter() - began) * 1e6))
+            offset += len(record)
+            due += 1 / rate
+            time.sleep(max(0.0, due - time.monotonic()))
+    finally:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+    summary = sync_summary(latencies)
+    log(f"disk fdatasync ({summary['syncs']} in {seconds:.0f} s): p50 {summary['p50_ms']:.2f} ms, "
+        f"p99 {summary['p99_ms']:.2f} ms, max {summary['max_ms']:.1f} ms, {summary['stalls']} over {DISK_STALL_MS} ms")
+    return summary
+
+
 def p99_setdata(server: "Server", kind: str, rate: int, d: float, nodes: int, setup: bool,
                 latency_log: Optional[Path] = None) -> float:
     """p99 (ms) of an open-loop setData load at `rate`/s for `d` s, after a discarded run: the first
@@ -598,19 +645,23 @@ def main() -> int:
     began = time.monotonic()
     load_before = os.getloadavg()
     table = Table()
-    if "standalone" in sections:
-        standalone_section(table, workdir, plan)
-    if "big" in sections:
-        big_tree_section(table, workdir, plan)
-    if "ensemble" in sections:
-        ensemble_section(table, workdir, plan)
+    probe_s = 0.5 if plan_name == "smoke" else 3.0
+    disk: Dict[str, dict] = {}
+    runners = {"standalone": standalone_section, "big": big_tree_section, "ensemble": ensemble_section}
+    for section in ("standalone", "big", "ensemble"):
+        if section in sections:
+            disk[f"before {section}"] = disk_sync_probe(workdir, probe_s)
+            runners[section](table, workdir, plan)
+    disk["after"] = disk_sync_probe(workdir, probe_s)
     load_after = os.getloadavg()
     repeat = f", closed-loop rows best of {plan['repeat']}" if plan["repeat"] > 1 else ""
     header = (f"ferrokeeper / Apache ZooKeeper 3.8, plan '{plan_name}'{repeat}, {os.cpu_count()} cores, "
               f"load average {load_before[0]:.2f} before / {load_after[0]:.2f} after, "
-              f"{time.monotonic() - began:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+              f"{time.monotonic() - began:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+              f"disk fdatasync alone, p99 / max / syncs over {DISK_STALL_MS} ms: "
+              + ", ".join(f"{when} {d['p99_ms']:.2f} / {d['max_ms']:.0f} ms / {d['stalls']}" for when, d in disk.items()))
     print(table.print(header))
-    (workdir / "results.json").write_text(json.dumps(dict(header=header, rows=table.rows), indent=1))
+    (workdir / "results.json").write_text(json.dumps(dict(header=header, rows=table.rows, disk=disk), indent=1))
     return 0
 
 

@@ -72,6 +72,11 @@ def test_every_row_is_measured_for_both_servers(smoke_results):
 def test_the_table_names_its_conditions(smoke_results):
     results, stdout = smoke_results
     assert "plan 'smoke'" in results["header"] and "best of 2" in results["header"]
+    # The disk probe ran before each section and at the end, and its figures are in the header.
+    assert list(results["disk"]) == ["before standalone", "before big", "before ensemble", "after"]
+    for when, probe in results["disk"].items():
+        assert probe["syncs"] > 0 and 0 < probe["p50_ms"] <= probe["p99_ms"] <= probe["max_ms"], (when, probe)
+        assert f"{when} {probe['p99_ms']:.2f} / " in results["header"]
     # The printed table is the markdown docs/PERFORMANCE.md carries: one line per row.
     table_lines = [line for line in stdout.splitlines() if line.startswith("| ")]
     assert len(table_lines) == len(results["rows"]) + 1, stdout[-2000:]
@@ -104,6 +109,16 @@ def test_requests_are_split_by_whether_a_snapshot_window_overlaps_them(tmp_path)
     during, outside = windows.split(log)
     assert sorted(during) == sorted(round(l * 1e6) for (s, l), d in requests.items() if d)
     assert sorted(outside) == sorted(round(l * 1e6) for (s, l), d in requests.items() if not d)
+
+
+def test_the_disk_summary_counts_syncs_over_the_stall_limit():
+    compare = _compare_module()
+    latencies = [150] * 196 + [19_000, 20_000, 20_001, 170_000]  # µs
+    summary = compare.sync_summary(latencies)
+    assert summary["syncs"] == 200 and summary["stalls"] == 2  # over 20 ms, not at it
+    assert summary["p50_ms"] == 0.15 and summary["max_ms"] == 170.0
+    assert summary["p99_ms"] == 20.0  # the 198th of 200
+    assert compare.sync_summary([])["syncs"] == 0
 
 
 def test_p99_is_the_nearest_rank():
