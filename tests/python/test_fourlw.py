@@ -324,6 +324,36 @@ def test_stats_follow_activity(server, kazoo_factory):
     assert server.four_letter("wchs") == "0 connections watching 0 paths\nTotal watches:0\n"
 
 
+def test_fsynctime_times_the_log_syncs_and_srst_resets_it(server, kazoo_factory):
+    def fsync_summary():
+        mntr = dict(l.split("\t", 1) for l in server.four_letter("mntr").splitlines())
+        return {k: mntr[f"zk_{k}_fsynctime"] for k in ("avg", "min", "max", "cnt", "sum")}
+
+    before = fsync_summary()
+    zk = kazoo_factory(server.hosts)
+    for i in range(5):
+        zk.create(f"/fsync-{i}", b"x")          # each waits for its own sync
+    after = fsync_summary()
+    synced = int(after["cnt"]) - int(before["cnt"])
+    # One sync per group commit: createSession and five sequential creates, one at a time.
+    assert 6 <= synced <= 7, (before, after)
+    assert 0 <= int(after["min"]) <= int(after["max"]) and int(after["sum"]) >= int(after["max"])
+    # Java rounds the average to four places (AvgMinMaxCounter).
+    assert float(after["avg"]) == pytest.approx(int(after["sum"]) / int(after["cnt"]), abs=5e-5)
+    # srst resets Java's metric summaries (ServerMetrics.resetAll), the sync times among them.
+    assert server.four_letter("srst") == "Server stats reset.\n"
+    assert fsync_summary() == {"avg": "0.0", "min": "0", "max": "0", "cnt": "0", "sum": "0"}
+    zk.set("/fsync-0", b"y")
+    assert int(fsync_summary()["cnt"]) == 1
+    # The request latency summaries go back to zero with it.
+    zk.get("/fsync-0")
+    mntr = dict(l.split("\t", 1) for l in server.four_letter("mntr").splitlines())
+    assert server.four_letter("srst") == "Server stats reset.\n"
+    reset = dict(l.split("\t", 1) for l in server.four_letter("mntr").splitlines())
+    for name in ("readlatency", "updatelatency"):
+        assert int(mntr[f"zk_cnt_{name}"]) >= 1 and reset[f"zk_cnt_{name}"] == "0", (name, mntr, reset)
+
+
 def test_golden_answers_parse(server):
     """The answers recorded from Java 3.8.0 (expected/fourlw_golden.jsonl) have the same shape."""
     golden = {}

@@ -292,7 +292,7 @@ fn server_stats(view: &View<'_>) -> Json {
     let inner = object([
         ("packets_sent", Json::from(stats.packets_sent())),
         ("packets_received", stats.packets_received().into()),
-        ("fsync_threshold_exceed_count", 0i64.into()),
+        ("fsync_threshold_exceed_count", stats.fsync_threshold_exceed_count().into()),
         ("client_response_stats", buffer_sizes(view)),
         ("data_dir_size", crate::fourlw::data_dir_size(view).into()),
         ("log_dir_size", crate::fourlw::log_dir_size(view).into()),

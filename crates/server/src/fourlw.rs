@@ -264,6 +264,12 @@ pub fn monitor_values(view: &View<'_>) -> Vec<(&'static str, String)> {
         put("p99", summary.quantile(0.99).to_string());
         put("p999", summary.quantile(0.999).to_string());
     }
+    let fsync_time = stats.fsync_time();
+    measured.insert("zk_avg_fsynctime", java_double(fsync_time.avg()));
+    measured.insert("zk_min_fsynctime", fsync_time.min.unwrap_or(0).to_string());
+    measured.insert("zk_max_fsynctime", fsync_time.max.to_string());
+    measured.insert("zk_cnt_fsynctime", fsync_time.count.to_string());
+    measured.insert("zk_sum_fsynctime", fsync_time.sum.to_string());
     if let Some(quorum) = &view.quorum {
         let (count, sum, min, max) = quorum.election_times_ms;
         let avg = if count == 0 { 0.0 } else { sum as f64 / count as f64 };

@@ -145,6 +145,7 @@ fn render_summary(out: &mut String, base: &str, by_key: &BTreeMap<&str, &str>, v
     let measured = match base {
         "readlatency" => Some(view.stats.read_latency()),
         "updatelatency" => Some(view.stats.update_latency()),
+        "fsynctime" => Some(view.stats.fsync_time()),
         _ => None,
     };
     let quantiles: &[f64] = if advanced { &[0.5, 0.9, 0.99] } else { &[0.5] };

@@ -48,7 +48,8 @@ pub async fn serve_with(
         tracing::error!("Unable to load database on disk: {}", error);
         std::io::Error::other(format!("unable to load database on disk: {error}"))
     })?;
-    let persister = crate::storage::start(&dirs, &settings.storage, &recovered, core_tx.clone())?;
+    let persister =
+        crate::storage::start(&dirs, &settings.storage, &recovered, core_tx.clone(), stats.clone())?;
     let mut core = Core::new(settings.clone(), Box::new(persister), stats);
     core.restore(recovered.tree);
     crate::server::spawn_core(core, core_rx, core_tx.clone(), settings.tick_time_ms);

@@ -32,6 +32,10 @@ pub struct ServerStats {
     /// Java's `readlatency` / `updatelatency` summaries (ms).
     read_latency: parking_lot::Mutex<Summary>,
     update_latency: parking_lot::Mutex<Summary>,
+    /// Java's `fsynctime` summary (ms): each group commit's fdatasyncs of the txn log.
+    fsync_time: parking_lot::Mutex<Summary>,
+    /// Syncs over fsync.warningthresholdms (the admin server's `fsync_threshold_exceed_count`).
+    fsync_threshold_exceeded: AtomicU64,
     /// Request latency per opcode, for /metrics.
     per_opcode: parking_lot::Mutex<BTreeMap<i32, LatencyHistogram>>,
     /// (zxid, tree digest) every [`DIGEST_LOG_INTERVAL`] zxids: the `hash` word.
@@ -62,6 +66,8 @@ impl Default for ServerStats {
             watch_list_limit: AtomicU64::new(DEFAULT_WATCH_LIST_LIMIT),
             read_latency: parking_lot::Mutex::new(Summary::default()),
             update_latency: parking_lot::Mutex::new(Summary::default()),
+            fsync_time: parking_lot::Mutex::new(Summary::default()),
+            fsync_threshold_exceeded: AtomicU64::new(0),
             per_opcode: parking_lot::Mutex::new(BTreeMap::new()),
             digest_log: parking_lot::Mutex::new(std::collections::VecDeque::new()),
         }
@@ -141,6 +147,21 @@ impl ServerStats {
     pub fn update_latency(&self) -> Summary {
         self.update_latency.lock().clone()
     }
+    /// The txn log's fdatasyncs of one group commit took `elapsed`; `warning_ms` is
+    /// fsync.warningthresholdms (Java counts the syncs that take longer).
+    pub fn record_fsync(&self, elapsed: Duration, warning_ms: u64) {
+        let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        self.fsync_time.lock().add(elapsed_ms);
+        if elapsed_ms > warning_ms {
+            self.fsync_threshold_exceeded.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    pub fn fsync_time(&self) -> Summary {
+        self.fsync_time.lock().clone()
+    }
+    pub fn fsync_threshold_exceed_count(&self) -> u64 {
+        self.fsync_threshold_exceeded.load(Ordering::Relaxed)
+    }
     /// Per-opcode latency histograms, by opcode.
     pub fn latency_by_opcode(&self) -> BTreeMap<i32, LatencyHistogram> {
         self.per_opcode.lock().clone()
@@ -187,8 +208,12 @@ impl ServerStats {
             self.latency_total_ms.load(Ordering::Relaxed) as f64 / count as f64
         }
     }
-    /// `srst`: latency and packet counters back to zero.
+    /// `srst`: latency and packet counters back to zero, and Java's metric summaries (its
+    /// ServerMetrics.resetAll); the fsync threshold count stays, as in Java.
     pub fn reset(&self) {
+        *self.read_latency.lock() = Summary::default();
+        *self.update_latency.lock() = Summary::default();
+        *self.fsync_time.lock() = Summary::default();
         self.packets_received.store(0, Ordering::Relaxed);
         self.packets_sent.store(0, Ordering::Relaxed);
         self.latency_total_ms.store(0, Ordering::Relaxed);

@@ -35,6 +35,7 @@
 
 use crate::core::{CoreMessage, Persister};
 use crate::settings::Settings;
+use crate::stats::ServerStats;
 use datatree::tree::snapshot::SnapshotView;
 use datatree::DataTree;
 use jute::txn::{TxnBody, TxnDigest, TxnHeader};
@@ -174,6 +175,7 @@ pub fn start(
     settings: &StorageSettings,
     recovered: &Recovered,
     core: mpsc::UnboundedSender<CoreMessage>,
+    stats: Arc<ServerStats>,
 ) -> std::io::Result<LogPersister> {
     let shared = Arc::new(Shared::default());
     let (txns_tx, txns_rx) = std_mpsc::channel::<LoggedTxn>();
@@ -195,7 +197,7 @@ pub fn start(
     let limits = (settings.max_batch.max(1), settings.log_size_limit_bytes);
     std::thread::Builder::new()
         .name("txn-log-writer".into())
-        .spawn(move || write_loop(writer, policy, txns_rx, core, writer_shared, limits))?;
+        .spawn(move || write_loop(writer, policy, txns_rx, core, writer_shared, stats, limits))?;
 
     let snap_dir = dirs.snap_dir.clone();
     let snap_shared = shared.clone();
@@ -237,8 +239,10 @@ fn write_loop(
     txns: std_mpsc::Receiver<LoggedTxn>,
     core: mpsc::UnboundedSender<CoreMessage>,
     shared: Arc<Shared>,
+    stats: Arc<ServerStats>,
     (max_batch, log_size_limit): (usize, Option<u64>),
 ) {
+    let fsync_warning_ms = writer.options().fsync_warning_ms;
     let mut since_snapshot_txns = 0u64;
     let mut since_snapshot_bytes = 0u64;
     let mut batch = Vec::with_capacity(1024);
@@ -265,6 +269,9 @@ fn write_loop(
             // Keep draining so the core never blocks; nothing is reported durable again.
             while txns.recv().is_ok() {}
             return;
+        }
+        if let Some(elapsed) = writer.last_sync_elapsed() {
+            stats.record_fsync(elapsed, fsync_warning_ms);
         }
         since_snapshot_txns += batch.len() as u64;
         since_snapshot_bytes += writer.current_file_bytes().saturating_sub(bytes_before);

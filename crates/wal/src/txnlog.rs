@@ -27,6 +27,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The txn log format version Java writes.
 pub const TXN_LOG_VERSION: i32 = 2;
@@ -175,6 +176,8 @@ pub struct TxnLogWriter {
     zeros: Option<Box<[u8]>>,
     /// Bytes per flush, a moving average (weight 1/8 to the newest).
     average_flush_bytes: u64,
+    /// How long the fdatasyncs of the last [`TxnLogWriter::sync`] took; `None` when it made none.
+    last_sync: Option<Duration>,
 }
 
 impl TxnLogWriter {
@@ -194,7 +197,19 @@ impl TxnLogWriter {
             rolled_dir_sync: false,
             zeros: None,
             average_flush_bytes: 0,
+            last_sync: None,
         }
+    }
+
+    /// How long the fdatasyncs of the last [`TxnLogWriter::sync`] took (Java's
+    /// getTxnLogSyncElapsedTime, which feeds the `fsynctime` metric); `None` when that sync had
+    /// nothing to make durable, or forceSync is off.
+    pub fn last_sync_elapsed(&self) -> Option<Duration> {
+        self.last_sync
+    }
+
+    pub fn options(&self) -> &LogOptions {
+        &self.options
     }
 
     pub fn dir(&self) -> &Path {
@@ -332,6 +347,7 @@ impl TxnLogWriter {
     /// Makes everything flushed durable: fdatasync of the current file and of files rolled away
     /// from (Java's commit). With forceSync=no only flushes.
     pub fn sync(&mut self) -> Result<()> {
+        self.last_sync = None;
         self.flush()?;
         let result = self.sync_inner();
         self.poison(result)
@@ -355,7 +371,9 @@ impl TxnLogWriter {
                 crate::files::sync_dir(&self.dir)?;
                 self.rolled_dir_sync = false;
             }
-            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let elapsed = started.elapsed();
+            self.last_sync = Some(elapsed);
+            let elapsed_ms = elapsed.as_millis() as u64;
             if elapsed_ms > self.options.fsync_warning_ms {
                 tracing::warn!(
                     "fsync-ing the write ahead log took {}ms which will adversely effect operation latency. File size is {} bytes. See the ZooKeeper troubleshooting guide",
@@ -712,6 +730,27 @@ mod tests {
         let header = TxnHeader { client_id: 1, cxid: zxid as i32, zxid, time: 0, r#type: op::SET_DATA };
         let body = TxnBody::SetData(SetDataTxn { path: "/a".into(), data: Some(value.clone()), version: -1 });
         writer.append(&header, &body, None).expect("append");
+    }
+
+    #[test]
+    fn a_sync_reports_how_long_its_fdatasyncs_took_and_none_when_it_made_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let value = jute::Bytes::from(vec![7u8; 100]);
+        let mut writer = TxnLogWriter::new(dir.path(), LogOptions::default());
+        assert_eq!(writer.last_sync_elapsed(), None);
+        append_set_data(&mut writer, 1, &value);
+        writer.sync().expect("sync");
+        assert!(writer.last_sync_elapsed().is_some_and(|elapsed| elapsed > Duration::ZERO));
+        // Nothing new: no fdatasync, so nothing to report.
+        writer.sync().expect("sync");
+        assert_eq!(writer.last_sync_elapsed(), None);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut unforced =
+            TxnLogWriter::new(dir.path(), LogOptions { force_sync: false, ..LogOptions::default() });
+        append_set_data(&mut unforced, 1, &value);
+        unforced.sync().expect("sync");
+        assert_eq!(unforced.last_sync_elapsed(), None);
     }
 
     #[test]

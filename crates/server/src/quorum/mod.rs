@@ -95,7 +95,8 @@ pub async fn run_quorum_with(
         tracing::error!("Unable to load the quorum state on disk: {}", error);
         std::io::Error::other(error.to_string())
     })?;
-    let storage = storage::start(&dirs, &settings.storage, recovered.last_zxid, core_tx.clone())?;
+    let storage =
+        storage::start(&dirs, &settings.storage, recovered.last_zxid, core_tx.clone(), stats.clone())?;
 
     let peers: HashMap<Sid, net::PeerAddress> = config
         .servers

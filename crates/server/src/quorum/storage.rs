@@ -13,6 +13,7 @@
 
 use crate::core::CoreMessage;
 use crate::quorum::Input;
+use crate::stats::ServerStats;
 use crate::storage::{Dirs, StorageSettings};
 use datatree::tree::snapshot::SnapshotView;
 use datatree::DataTree;
@@ -115,6 +116,7 @@ pub fn start(
     settings: &StorageSettings,
     last_zxid: i64,
     core: mpsc::UnboundedSender<CoreMessage>,
+    stats: Arc<ServerStats>,
 ) -> std::io::Result<Handles> {
     let shared = Arc::new(Shared::default());
     let queue = Arc::new(JobQueue::default());
@@ -136,6 +138,7 @@ pub fn start(
         let mut storage = Storage {
             dirs,
             options,
+            stats,
             digest_enabled,
             writer: None,
             last_zxid,
@@ -202,6 +205,8 @@ pub fn start(
 struct Storage {
     dirs: Dirs,
     options: LogOptions,
+    /// Where each group commit's fsync time goes (mntr's `fsynctime`).
+    stats: Arc<ServerStats>,
     digest_enabled: bool,
     writer: Option<TxnLogWriter>,
     last_zxid: i64,
@@ -222,10 +227,12 @@ impl Storage {
     }
 
     fn sync(&mut self) -> Result<(), WalError> {
-        match &mut self.writer {
-            Some(writer) => writer.sync(),
-            None => Ok(()),
+        let Some(writer) = &mut self.writer else { return Ok(()) };
+        writer.sync()?;
+        if let Some(elapsed) = writer.last_sync_elapsed() {
+            self.stats.record_fsync(elapsed, self.options.fsync_warning_ms);
         }
+        Ok(())
     }
 
     /// Java's SyncRequestProcessor: after ~snapCount txns, roll the log and ask for a snapshot.
@@ -394,7 +401,7 @@ mod tests {
         let dirs = Dirs::create(dir, dir).unwrap();
         let settings = StorageSettings::from_config(&crate::config::ServerConfig::default_standalone());
         let (core_tx, core_rx) = mpsc::unbounded_channel();
-        (start(&dirs, &settings, 0, core_tx).unwrap(), core_rx)
+        (start(&dirs, &settings, 0, core_tx, Arc::new(ServerStats::default())).unwrap(), core_rx)
     }
 
     fn proposal(zxid: i64) -> zab::Txn {
