@@ -430,9 +430,16 @@ def disk_sync_probe(directory: Path, seconds: float = 3.0, rate: int = 2000) -> 
     return summary
 
 
+def max_fsync_ms(server: "Server") -> int:
+    """The longest txn-log fsync since the last `srst` (mntr's zk_max_fsynctime, both servers)."""
+    mntr = dict(line.split("\t", 1) for line in four_letter(server.port, "mntr").splitlines() if "\t" in line)
+    return int(mntr.get("zk_max_fsynctime", "0"))
+
+
 def p99_setdata(server: "Server", kind: str, rate: int, d: float, nodes: int, setup: bool,
-                latency_log: Optional[Path] = None) -> float:
-    """p99 (ms) of an open-loop setData load at `rate`/s for `d` s, after a discarded run: the first
+                latency_log: Optional[Path] = None) -> Tuple[float, int]:
+    """p99 (ms) of an open-loop setData load at `rate`/s for `d` s, and the server's longest
+    txn-log fsync (ms) during it (mntr after an `srst`), after a discarded run: the first
     seconds after a start (Java's JIT, first touches of a freshly loaded tree) are slower than any
     snapshot. The load and the startup snapshot leave GBs of dirty pages, whose writeback would
     otherwise land in the measured run (not the only stall seen here: see docs/PERFORMANCE.md,
@@ -442,9 +449,10 @@ def p99_setdata(server: "Server", kind: str, rate: int, d: float, nodes: int, se
     warm = common if setup else dict(common, no_setup=True)
     loadgen([server], kind, d + 120, duration=max(1, d // 3), warmup=0, **warm)
     os.sync()
+    four_letter(server.port, "srst")
     measured = dict(common, no_setup=True, **({"latency_log": latency_log} if latency_log else {}))
     run = loadgen([server], kind, d + 120, duration=d, warmup=1, **measured)
-    return run["p99_us"] / 1000
+    return run["p99_us"] / 1000, max_fsync_ms(server)
 
 
 def big_tree_section(table: Table, workdir: Path, plan: dict) -> None:
@@ -477,6 +485,7 @@ def big_tree_section(table: Table, workdir: Path, plan: dict) -> None:
             # while a snapshot was being written with the others (pooled over the pairs).
             rate, d = plan["snap_rate"], plan["snap_duration"]
             base_p99, snap_p99, snaps_during, during, outside = [], [], [], [], []
+            base_fsync, snap_fsync = [], []
             latency_log = workdir / f"{kind}-latencies.txt"
             for pair in range(plan["snap_pairs"]):
                 if pair:
@@ -485,7 +494,9 @@ def big_tree_section(table: Table, workdir: Path, plan: dict) -> None:
                     before = len(server.snapshots())
                     server.start()
                     server.wait_startup_snapshot(before)
-                base_p99.append(p99_setdata(server, kind, rate, d, plan["nodes"], setup=pair == 0))
+                p99, fsync_ms = p99_setdata(server, kind, rate, d, plan["nodes"], setup=pair == 0)
+                base_p99.append(p99)
+                base_fsync.append(fsync_ms)
                 server.stop()
                 server.cfg["snapCount"] = str(max(2, int(rate * d / 3)))
                 before = len(server.snapshots())
@@ -493,18 +504,23 @@ def big_tree_section(table: Table, workdir: Path, plan: dict) -> None:
                 server.wait_startup_snapshot(before)
                 after_start = len(server.snapshots())
                 with SnapshotWindows(server.data) as windows:
-                    snap_p99.append(p99_setdata(server, kind, rate, d, plan["nodes"], setup=False,
-                                                latency_log=latency_log))
+                    p99, fsync_ms = p99_setdata(server, kind, rate, d, plan["nodes"], setup=False,
+                                                latency_log=latency_log)
+                snap_p99.append(p99)
+                snap_fsync.append(fsync_ms)
                 snaps_during.append(len(server.snapshots()) - after_start)
                 run_during, run_outside = windows.split(latency_log)
                 during += run_during
                 outside += run_outside
-                log(f"{kind}: pair {pair + 1}: p99 without snapshots {base_p99[-1]:.2f} ms, with "
-                    f"{snap_p99[-1]:.2f} ms (while writing one {p99_ms(run_during):.2f} ms over "
+                log(f"{kind}: pair {pair + 1}: p99 without snapshots {base_p99[-1]:.2f} ms (longest log "
+                    f"fsync {base_fsync[-1]} ms), with {snap_p99[-1]:.2f} ms (longest log fsync "
+                    f"{snap_fsync[-1]} ms; while writing one {p99_ms(run_during):.2f} ms over "
                     f"{len(run_during)} requests, {sum(e - s for s, e in windows.windows):.1f} s in "
                     f"{len(windows.windows)} windows; the others {p99_ms(run_outside):.2f} ms over "
                     f"{len(run_outside)}); snapshots before {before}, after start {after_start}, "
                     f"during run {snaps_during[-1]}")
+            values[kind]["fsync_base"] = max(base_fsync)
+            values[kind]["fsync_snap"] = max(snap_fsync)
             values[kind]["p99_base"] = statistics.median(base_p99)
             values[kind]["p99_snap"] = statistics.median(snap_p99)
             values[kind]["snapshots_during"] = sum(snaps_during)
@@ -524,10 +540,13 @@ def big_tree_section(table: Table, workdir: Path, plan: dict) -> None:
     table.add("standalone", "newest snapshot size", j["snapshot_mib"], f["snapshot_mib"], "MiB", "", "lower")
     rate, pairs = plan["snap_rate"], plan["snap_pairs"]
     runs = f"{pairs} run" + ("s" if pairs != 1 else "")
-    table.add("standalone", f"setData p99 at {rate}/s, {n:,} znodes, no snapshot (median of {runs})",
+    fsyncs = lambda key: f"longest log fsync: java {j[key]} ms, fk {f[key]} ms"  # noqa: E731
+    table.add("standalone", f"setData p99 at {rate}/s, {n:,} znodes, no snapshot (median of {runs}; "
+              f"{fsyncs('fsync_base')})",
               j["p99_base"], f["p99_base"], "ms", "", "lower")
     table.add("standalone", f"setData p99 at {rate}/s, {n:,} znodes, snapshots written (median of {runs}; "
-              f"snapshots in all: java {j['snapshots_during']}, fk {f['snapshots_during']})", j["p99_snap"],
+              f"snapshots in all: java {j['snapshots_during']}, fk {f['snapshots_during']}; "
+              f"{fsyncs('fsync_snap')})", j["p99_snap"],
               f["p99_snap"], "ms", "", "lower")
     table.add("standalone", "p99 of the runs with snapshots / without (medians, each server)",
               j["p99_snap"] / j["p99_base"], f["p99_snap"] / f["p99_base"], "x", "", "lower")
