@@ -182,6 +182,12 @@ class Server:
     def rss_kib(self) -> int:
         return rss_kib(self.proc.pid)
 
+    def discard(self) -> None:
+        """Stops the server and removes its dataDir (the server log stays): a full run writes
+        tens of GB of logs and snapshots, and the next section needs the disk."""
+        self.stop()
+        shutil.rmtree(self.data, ignore_errors=True)
+
     def snapshots(self) -> List[Path]:
         return sorted(self.data.rglob("snapshot.*"), key=lambda p: p.stat().st_mtime)
 
@@ -315,7 +321,7 @@ def standalone_section(table: Table, workdir: Path, plan: dict) -> None:
         throughput_rows(table, "standalone", servers, plan, ensemble=False)
     finally:
         for kind in KINDS:
-            servers[kind][0].stop()
+            servers[kind][0].discard()
 
 
 class SnapshotWindows:
@@ -528,7 +534,7 @@ def big_tree_section(table: Table, workdir: Path, plan: dict) -> None:
             values[kind]["p99_outside"] = p99_ms(outside)
             values[kind]["n_during"] = len(during)
         finally:
-            server.stop()
+            server.discard()
     j, f = values["java"], values["ferrokeeper"]
     table.add("standalone", f"load {n:,} creates of 100 B (32x32)", j["load_s"], f["load_s"], "s", "", "lower")
     table.add("standalone", f"RSS with {n:,} znodes of 100 B", j["rss"], f["rss"], "MiB", "<= 0.25x", "lower",
@@ -611,7 +617,7 @@ def ensemble_section(table: Table, workdir: Path, plan: dict) -> None:
     finally:
         for members in ensembles.values():
             for m in members:
-                m.stop()
+                m.discard()
 
 
 PLANS = {

@@ -54,11 +54,11 @@ def smoke_results(tmp_path_factory):
         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"compare.py failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     results = json.loads((workdir / "results.json").read_text())
-    return results, run.stdout
+    return results, run.stdout, workdir
 
 
 def test_every_row_is_measured_for_both_servers(smoke_results):
-    results, _ = smoke_results
+    results, _, _ = smoke_results
     rows = results["rows"]
     for section, prefix in EXPECTED_ROWS:
         matching = [r for r in rows if r["section"] == section and r["metric"].startswith(prefix)]
@@ -71,7 +71,7 @@ def test_every_row_is_measured_for_both_servers(smoke_results):
 
 
 def test_the_table_names_its_conditions(smoke_results):
-    results, stdout = smoke_results
+    results, stdout, _ = smoke_results
     assert "plan 'smoke'" in results["header"] and "best of 2" in results["header"]
     # The disk probe ran before each section and at the end, and its figures are in the header.
     assert list(results["disk"]) == ["before standalone", "before big", "before ensemble", "after"]
@@ -85,6 +85,12 @@ def test_the_table_names_its_conditions(smoke_results):
     # The printed table is the markdown docs/PERFORMANCE.md carries: one line per row.
     table_lines = [line for line in stdout.splitlines() if line.startswith("| ")]
     assert len(table_lines) == len(results["rows"]) + 1, stdout[-2000:]
+
+
+def test_a_run_leaves_server_logs_but_no_data_directories(smoke_results):
+    _, _, workdir = smoke_results
+    assert list(workdir.rglob("version-2")) == [] and list(workdir.rglob("myid")) == []
+    assert len(list(workdir.rglob("server.log"))) >= 2 * 3, sorted(workdir.rglob("*"))
 
 
 def _compare_module():
