@@ -78,6 +78,8 @@ pub enum CoreMessage {
     Durable {
         zxid: i64,
     },
+    /// Standalone: the txn log failed (a full disk, EIO); no txn still in flight will be durable.
+    LogFailed,
     Tick,
     /// Quorum mode: a peer message, a timer, a completed persist.
     Quorum(crate::quorum::Input),
@@ -240,6 +242,7 @@ impl Core {
                 let _ = reply.send(self.operator(&request));
             }
             CoreMessage::Durable { zxid } => self.on_durable(zxid),
+            CoreMessage::LogFailed => self.on_log_failed(),
             CoreMessage::Tick => self.on_tick(),
             CoreMessage::Quorum(input) => self.on_quorum(input),
         }
@@ -639,6 +642,23 @@ impl Core {
             self.apply(txn);
         }
         self.persister.applied(&self.tree);
+    }
+
+    /// The txns in flight will never be durable, so never applied: their writers' connections
+    /// close (the client sees ConnectionLoss, the outcome unknown, as when Java's server exits on
+    /// a log failure) instead of waiting forever for a reply, with every request queued behind
+    /// it. The sessions stay: a client that reconnects reads, and its writes are refused.
+    fn on_log_failed(&mut self) {
+        self.pending.clear();
+        for txn in std::mem::take(&mut self.in_flight) {
+            match txn.origin {
+                Origin::Request { conn, .. } => self.close_connection(conn),
+                Origin::Connect { established, .. } => {
+                    let _ = established.send(false);
+                }
+                Origin::Internal => {}
+            }
+        }
     }
 
     fn apply(&mut self, txn: InFlight) {

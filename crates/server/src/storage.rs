@@ -30,7 +30,8 @@
 //!
 //! A failed write or fsync (ENOSPC, EIO) poisons the log: the txns of that batch and every
 //! later one are never reported durable (so never applied nor answered), the failure is logged
-//! once at ERROR, and the core answers every new write with NotReadOnly. Reads keep working.
+//! once at ERROR, the connections waiting for those txns are closed (ConnectionLoss: the
+//! outcome is unknown), and the core answers every new write with NotReadOnly. Reads keep working.
 //! What was acknowledged before is on disk; a restart after fixing the disk recovers it.
 
 use crate::core::{CoreMessage, Persister};
@@ -265,7 +266,7 @@ fn write_loop(
         }
         let outcome = outcome.and_then(|()| writer.sync());
         if let Err(error) = outcome {
-            fail(&shared, &error);
+            fail(&shared, &core, &error);
             // Keep draining so the core never blocks; nothing is reported durable again.
             while txns.recv().is_ok() {}
             return;
@@ -277,7 +278,7 @@ fn write_loop(
         since_snapshot_bytes += writer.current_file_bytes().saturating_sub(bytes_before);
         if policy.should_snapshot(since_snapshot_txns, since_snapshot_bytes) {
             if let Err(error) = writer.roll() {
-                fail(&shared, &error);
+                fail(&shared, &core, &error);
                 while txns.recv().is_ok() {}
                 return;
             }
@@ -289,7 +290,7 @@ fn write_loop(
         } else if log_size_limit.is_some_and(|limit| writer.current_file_bytes() > limit) {
             // Java's txnLogSizeLimitInKb: a new file, no snapshot.
             if let Err(error) = writer.roll() {
-                fail(&shared, &error);
+                fail(&shared, &core, &error);
                 while txns.recv().is_ok() {}
                 return;
             }
@@ -305,7 +306,7 @@ fn write_loop(
     }
 }
 
-fn fail(shared: &Shared, error: &WalError) {
+fn fail(shared: &Shared, core: &mpsc::UnboundedSender<CoreMessage>, error: &WalError) {
     let reason = error.to_string();
     tracing::error!(
         "Unable to write to the txn log: {}. No more writes are accepted: nothing after the last acknowledged txn is acknowledged. Fix the disk{} and restart.",
@@ -313,6 +314,7 @@ fn fail(shared: &Shared, error: &WalError) {
         if error.is_disk_full() { " (it is full)" } else { "" }
     );
     *shared.failure.lock() = Some(reason);
+    let _ = core.send(CoreMessage::LogFailed);
 }
 
 /// The snapshot thread of both modes: writes each frozen view, then clears `running` so the

@@ -1,6 +1,7 @@
 //! A full disk never acknowledges a write: on a 3 MiB tmpfs the txn log runs out of space, the
-//! server logs it and answers later writes with NotReadOnly while reads keep working, and every
-//! write it did acknowledge is there after a restart on a copy of the data.
+//! server logs it, closes the connection whose write was in flight, and answers later writes
+//! with NotReadOnly while reads keep working (the closed session reconnects and reads too), and
+//! every write it did acknowledge is there after a restart on a copy of the data.
 //!
 //! Needs root (mount); skipped otherwise unless FK_REQUIRE_MOUNT is set.
 
@@ -95,25 +96,39 @@ fn a_full_disk_stops_writes_and_loses_no_acknowledged_one() {
             acl: OPEN(),
             flags: 0,
         });
-        match client.call_within(&request, Duration::from_secs(3)).unwrap() {
-            Some(reply) if reply.header.err == 0 => acknowledged.push(format!("/n{i}")),
-            Some(reply) => {
+        match client.call_within(&request, Duration::from_secs(3)) {
+            Ok(Some(reply)) if reply.header.err == 0 => acknowledged.push(format!("/n{i}")),
+            Ok(Some(reply)) => {
                 refused = Some(reply.header.err);
                 break;
             }
-            // The write whose fsync failed is never answered (nor anything behind it on this
-            // connection, which keeps its order).
-            None => break,
+            // The write whose fsync failed is never acknowledged: its connection closes (the
+            // outcome is unknown), rather than leaving it and everything behind it unanswered.
+            Err(_) => break,
+            Ok(None) => panic!("the write in flight when the log failed got no answer within 3 s"),
         }
     }
     assert!(acknowledged.len() > 50, "{}", acknowledged.len());
-    // Whether the write in flight was answered or not, a new one is refused.
+    // Whether the write in flight was refused or its connection closed, a new one is refused.
+    let refused_in_flight = refused;
     let refused = refused.unwrap_or_else(|| other.call(&create("/after", b"", 0)).unwrap().header.err);
     assert_eq!(refused, jute::consts::err::NOT_READ_ONLY);
     let log = std::fs::read_to_string(root.path().join("server.log")).unwrap();
     assert!(log.contains("Unable to write to the txn log"), "{log}");
     // Reads still work; new sessions are refused.
     assert!(Client::connect_with(address, 0, vec![0; 16], 30_000).is_err());
+    // The session whose connection closed is still there: it reconnects, reads, and is refused writes.
+    if refused_in_flight.is_none() {
+        let mut again = Client::connect_with(address, client.session_id, client.passwd.clone(), 30_000)
+            .expect("the session reconnects");
+        let reply =
+            again.call(&Request::Exists(ExistsRequest { path: acknowledged[0].clone(), watch: false }));
+        assert_eq!(reply.unwrap().header.err, 0);
+        assert_eq!(
+            again.call(&create("/again", b"", 0)).unwrap().header.err,
+            jute::consts::err::NOT_READ_ONLY
+        );
+    }
     let reply =
         reader.call(&Request::Exists(ExistsRequest { path: acknowledged[0].clone(), watch: false })).unwrap();
     assert_eq!(reply.header.err, 0);
