@@ -354,6 +354,24 @@ def test_fsynctime_times_the_log_syncs_and_srst_resets_it(server, kazoo_factory)
         assert int(mntr[f"zk_cnt_{name}"]) >= 1 and reset[f"zk_cnt_{name}"] == "0", (name, mntr, reset)
 
 
+def test_client_response_sizes_are_minus_one_until_a_response_and_after_srst(server, kazoo_factory):
+    keys = [f"zk_{k}_client_response_size" for k in ("last", "min", "max")]
+
+    def sizes():
+        mntr = dict(l.split("\t", 1) for l in server.four_letter("mntr").splitlines())
+        return [int(mntr[k]) for k in keys]
+
+    assert sizes() == [-1, -1, -1]               # Java's BufferStats before any response
+    zk = kazoo_factory(server.hosts)
+    zk.create("/sizes", b"x")
+    last, smallest, largest = sizes()
+    assert 0 < smallest <= last <= largest, (last, smallest, largest)
+    assert server.four_letter("srst") == "Server stats reset.\n"
+    assert sizes() == [-1, -1, -1]
+    zk.get("/sizes")
+    assert min(sizes()) > 0
+
+
 def test_golden_answers_parse(server):
     """The answers recorded from Java 3.8.0 (expected/fourlw_golden.jsonl) have the same shape."""
     golden = {}

@@ -275,15 +275,13 @@ fn configuration(view: &View<'_>) -> Json {
     ])
 }
 
-/// Java's `-1` for a buffer size never measured.
+/// Java's BufferStats: `-1` for a size not measured since the start or `srst`.
 fn buffer_sizes(view: &View<'_>) -> Json {
     let stats = view.stats;
-    let measured = stats.packets_sent() > 0 || stats.max_response_size() > 0;
-    let value = |v: u64| if measured { Json::from(v) } else { Json::from(-1i64) };
     object([
-        ("last_buffer_size", value(stats.last_response_size())),
-        ("min_buffer_size", value(stats.min_response_size())),
-        ("max_buffer_size", value(stats.max_response_size())),
+        ("last_buffer_size", stats.last_response_size().into()),
+        ("min_buffer_size", stats.min_response_size().into()),
+        ("max_buffer_size", stats.max_response_size().into()),
     ])
 }
 

@@ -9,6 +9,9 @@ use std::time::Duration;
 /// lesson of CVE-2017-5637. `4lw.watchListLimit` in zoo.cfg.
 pub const DEFAULT_WATCH_LIST_LIMIT: u64 = 100_000;
 
+/// A response size not measured (Java's BufferStats prints -1).
+const NO_RESPONSE_SIZE: i64 = -1;
+
 /// Java's ZooTrace default mask (client ping, session, and request traces).
 pub const DEFAULT_TRACE_MASK: i64 = 306;
 
@@ -23,9 +26,10 @@ pub struct ServerStats {
     latency_max_ms: AtomicI64,
     alive_connections: AtomicI64,
     auth_failed: AtomicU64,
-    last_response_size: AtomicU64,
-    min_response_size: AtomicU64,
-    max_response_size: AtomicU64,
+    /// Java's BufferStats: -1 until a response is sent (and again after `srst`).
+    last_response_size: AtomicI64,
+    min_response_size: AtomicI64,
+    max_response_size: AtomicI64,
     connection_requests: AtomicU64,
     trace_mask: AtomicI64,
     watch_list_limit: AtomicU64,
@@ -58,9 +62,9 @@ impl Default for ServerStats {
             latency_max_ms: AtomicI64::new(0),
             alive_connections: AtomicI64::new(0),
             auth_failed: AtomicU64::new(0),
-            last_response_size: AtomicU64::new(0),
-            min_response_size: AtomicU64::new(u64::MAX),
-            max_response_size: AtomicU64::new(0),
+            last_response_size: AtomicI64::new(NO_RESPONSE_SIZE),
+            min_response_size: AtomicI64::new(NO_RESPONSE_SIZE),
+            max_response_size: AtomicI64::new(NO_RESPONSE_SIZE),
             connection_requests: AtomicU64::new(0),
             trace_mask: AtomicI64::new(DEFAULT_TRACE_MASK),
             watch_list_limit: AtomicU64::new(DEFAULT_WATCH_LIST_LIMIT),
@@ -81,20 +85,21 @@ impl ServerStats {
     /// One frame sent; `size` is its length without the length prefix.
     pub fn packet_sent(&self, size: u64) {
         self.packets_sent.fetch_add(1, Ordering::Relaxed);
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
         self.last_response_size.store(size, Ordering::Relaxed);
-        self.min_response_size.fetch_min(size, Ordering::Relaxed);
+        let _ = self.min_response_size.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |min| {
+            (min == NO_RESPONSE_SIZE || size < min).then_some(size)
+        });
         self.max_response_size.fetch_max(size, Ordering::Relaxed);
     }
-    pub fn last_response_size(&self) -> u64 {
+    /// The last, smallest and largest response sent; -1 when none was (since `srst`).
+    pub fn last_response_size(&self) -> i64 {
         self.last_response_size.load(Ordering::Relaxed)
     }
-    pub fn min_response_size(&self) -> u64 {
-        match self.min_response_size.load(Ordering::Relaxed) {
-            u64::MAX => 0,
-            min => min,
-        }
+    pub fn min_response_size(&self) -> i64 {
+        self.min_response_size.load(Ordering::Relaxed)
     }
-    pub fn max_response_size(&self) -> u64 {
+    pub fn max_response_size(&self) -> i64 {
         self.max_response_size.load(Ordering::Relaxed)
     }
     pub fn connection_opened(&self) {
@@ -214,6 +219,9 @@ impl ServerStats {
         *self.read_latency.lock() = Summary::default();
         *self.update_latency.lock() = Summary::default();
         *self.fsync_time.lock() = Summary::default();
+        for size in [&self.last_response_size, &self.min_response_size, &self.max_response_size] {
+            size.store(NO_RESPONSE_SIZE, Ordering::Relaxed);
+        }
         self.packets_received.store(0, Ordering::Relaxed);
         self.packets_sent.store(0, Ordering::Relaxed);
         self.latency_total_ms.store(0, Ordering::Relaxed);
