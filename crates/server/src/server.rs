@@ -115,8 +115,17 @@ pub(crate) fn spawn_core(
     tick_time_ms: u64,
 ) {
     tokio::spawn(async move {
+        // A turn ends when no message waits, or after this many: what it produced for other
+        // threads then leaves together ([`Core::end_of_turn`]).
+        const MAX_TURN: u32 = 64;
+        let mut in_turn = 0;
         while let Some(message) = core_rx.recv().await {
             core.handle(message);
+            in_turn += 1;
+            if in_turn >= MAX_TURN || core_rx.is_empty() {
+                core.end_of_turn();
+                in_turn = 0;
+            }
         }
     });
     let tick = std::time::Duration::from_millis(tick_time_ms.max(1));

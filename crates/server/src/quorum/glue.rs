@@ -55,6 +55,12 @@ pub(crate) struct QuorumSide {
     /// when the next one is taken).
     last_snapshot_zxid: i64,
     queue: VecDeque<PendingReady>,
+    /// Jobs for the storage thread, handed over at the end of the core's turn
+    /// ([`Core::end_of_turn`]) rather than one by one: a leader proposing request after request
+    /// woke the thread for the first and had it fsync alone, about 5,000 syncs a second against
+    /// its followers' 2,000 under the same load, each costing CPU the whole ensemble shares.
+    /// Nothing is lost by waiting: the proposals reach the followers only once the turn yields.
+    unsent_jobs: Vec<Job>,
     /// The leader a serving follower's storage thread sends its proposal ACKs to directly
     /// ([`Core::take_broadcast_acks`]): set once the batch that made it serve is carried out,
     /// so every message of the sync phase is on the connection before the first such ACK.
@@ -110,6 +116,7 @@ impl Core {
             next_token: 1,
             last_snapshot_zxid: 0,
             queue: VecDeque::new(),
+            unsent_jobs: Vec::new(),
             direct_acks: None,
             draining: false,
             clock,
@@ -122,6 +129,15 @@ impl Core {
             election_times_ms: (0, 0, 0, 0),
         }));
         self.zab_ready(ready);
+        self.end_of_turn();
+    }
+
+    /// The core has no more messages waiting (or has taken many in a row): the jobs its batches
+    /// made go to the storage thread together.
+    pub(crate) fn end_of_turn(&mut self) {
+        if let Some(q) = self.quorum.as_mut() {
+            q.storage.jobs.send_all(&mut q.unsent_jobs);
+        }
     }
 
     pub(super) fn is_quorum(&self) -> bool {
@@ -202,7 +218,7 @@ impl Core {
         let done = persist.is_empty();
         if !done {
             let acks = Self::take_broadcast_acks(q, &mut ready);
-            q.storage.jobs.send(Job { token, persist, acks });
+            q.unsent_jobs.push(Job { token, persist, acks });
         }
         q.queue.push_back(PendingReady { token, done, waiting: Waiting::new(ready), tree: None });
         self.run_done_readies();

@@ -70,9 +70,13 @@ struct QueueState {
 }
 
 impl JobSender {
-    pub fn send(&self, job: Job) {
+    /// Hands over every job in `jobs` (left empty) with one lock and at most one wakeup.
+    pub fn send_all(&self, jobs: &mut Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
         let mut state = self.0.state.lock();
-        state.jobs.push(job);
+        state.jobs.append(jobs);
         // No syscall unless the storage thread waits (parking_lot checks for a waiter first).
         self.0.wake.notify_one();
     }
@@ -417,11 +421,11 @@ mod tests {
         let (handles, mut core_rx) = start_on(dir.path());
         let (leader_tx, mut leader_rx) = mpsc::unbounded_channel();
         let zxid = (1 << 32) | 1;
-        handles.jobs.send(Job {
+        handles.jobs.send_all(&mut vec![Job {
             token: 1,
             persist: vec![Persist::Append(proposal(zxid))],
             acks: Some((leader_tx, b"acks".to_vec())),
-        });
+        }]);
         let frame = leader_rx.blocking_recv().expect("the acks are sent");
         // What they acknowledge is in the log by then.
         assert_eq!(logged(&dir.path().join("version-2")), vec![zxid]);
@@ -431,7 +435,11 @@ mod tests {
             other => panic!("expected the job durable, got {other:?}"),
         }
         // A job without acks sends none.
-        handles.jobs.send(Job { token: 2, persist: vec![Persist::Append(proposal(zxid + 1))], acks: None });
+        handles.jobs.send_all(&mut vec![Job {
+            token: 2,
+            persist: vec![Persist::Append(proposal(zxid + 1))],
+            acks: None,
+        }]);
         assert!(matches!(
             core_rx.blocking_recv(),
             Some(CoreMessage::Quorum(Input::Durable { up_to: 2, .. }))
