@@ -402,10 +402,38 @@ mod tests {
     }
 
     fn start_on(dir: &Path) -> (Handles, mpsc::UnboundedReceiver<CoreMessage>) {
+        start_with(dir, Arc::new(ServerStats::default()))
+    }
+
+    fn start_with(dir: &Path, stats: Arc<ServerStats>) -> (Handles, mpsc::UnboundedReceiver<CoreMessage>) {
         let dirs = Dirs::create(dir, dir).unwrap();
         let settings = StorageSettings::from_config(&crate::config::ServerConfig::default_standalone());
         let (core_tx, core_rx) = mpsc::unbounded_channel();
-        (start(&dirs, &settings, 0, core_tx, Arc::new(ServerStats::default())).unwrap(), core_rx)
+        (start(&dirs, &settings, 0, core_tx, stats).unwrap(), core_rx)
+    }
+
+    #[test]
+    fn jobs_handed_over_together_take_one_sync_and_are_reported_durable_together() {
+        // What the core made in one turn: the thread must not wake for the first alone.
+        let dir = tempfile::tempdir().unwrap();
+        let stats = Arc::new(ServerStats::default());
+        let (handles, mut core_rx) = start_with(dir.path(), stats.clone());
+        let zxid = (1 << 32) | 1;
+        let mut jobs: Vec<Job> = (0..3)
+            .map(|n| Job {
+                token: n + 1,
+                persist: vec![Persist::Append(proposal(zxid + n as i64))],
+                acks: None,
+            })
+            .collect();
+        handles.jobs.send_all(&mut jobs);
+        assert!(jobs.is_empty(), "the jobs are handed over, not copied");
+        match core_rx.blocking_recv() {
+            Some(CoreMessage::Quorum(Input::Durable { up_to: 3, spent, .. })) => assert_eq!(spent.len(), 3),
+            other => panic!("expected the three jobs durable at once, got {other:?}"),
+        }
+        assert_eq!(logged(&dir.path().join("version-2")), vec![zxid, zxid + 1, zxid + 2]);
+        assert_eq!(stats.fsync_time().count, 1, "one fdatasync for the three");
     }
 
     fn proposal(zxid: i64) -> zab::Txn {
