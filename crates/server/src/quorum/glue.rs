@@ -59,7 +59,9 @@ pub(crate) struct QuorumSide {
     /// ([`Core::end_of_turn`]) rather than one by one: a leader proposing request after request
     /// woke the thread for the first and had it fsync alone, about 5,000 syncs a second against
     /// its followers' 2,000 under the same load, each costing CPU the whole ensemble shares.
-    /// Nothing is lost by waiting: the proposals reach the followers only once the turn yields.
+    /// With one runtime worker (the default on two cores) the proposals reach the followers only
+    /// once the turn yields too, so the leader's fsync starts no later than theirs; with more
+    /// workers it may start up to a turn (64 messages) later, and two followers' ACKs commit.
     unsent_jobs: Vec<Job>,
     /// The leader a serving follower's storage thread sends its proposal ACKs to directly
     /// ([`Core::take_broadcast_acks`]): set once the batch that made it serve is carried out,
