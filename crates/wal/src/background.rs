@@ -1,18 +1,23 @@
 //! Writing a big file (a snapshot) without stalling the txn log's fsyncs.
 //!
 //! Every log sync ends in a cache flush of the one disk the snapshot is written to too (on a
-//! virtio disk with a write-back cache, a host-side fsync of everything the guest wrote), and
-//! it queues behind whatever snapshot writes the device holds at that moment. Written as fast
-//! as it is serialized (~400 MB/s), a 200 MB snapshot keeps the queue full for half a second
-//! and every log sync meanwhile waits for it. So [`SnapshotFile`]:
+//! virtio disk with a write-back cache, a host-side fsync of everything the guest wrote). A
+//! flush pushes out whatever snapshot data the device cache holds at that moment, ahead of the
+//! log's own few hundred bytes. Written as fast as it is serialized (~400 MB/s), a 200 MB
+//! snapshot keeps the device busy for half a second and every log sync meanwhile waits for it.
+//! So [`SnapshotFile`], for a snapshot written while the server serves:
 //!
-//! - writes with `O_DIRECT`, one [`CHUNK_BYTES`] chunk at a time from an aligned buffer: the
-//!   snapshot never has more than one request in the device queue, and no dirty page-cache
-//!   burst forms that a flusher thread or the final fsync would push out at once; the file is
-//!   cut to its exact length at the end (the last chunk is padded to the block size);
-//! - holds the writes to [`RATE_BYTES_PER_SEC`] (a token bucket with a few chunks of burst),
-//!   so the disk is idle most of the time and a log flush finds little snapshot data to
-//!   push out ahead of its own.
+//! - writes with `O_DIRECT | O_DSYNC`, one [`CHUNK_BYTES`] chunk at a time from an aligned
+//!   buffer: each chunk is durable when its write returns, so a log flush finds at most one
+//!   small chunk of snapshot data ahead of its own, and no dirty page-cache burst forms that a
+//!   flusher thread or the final fsync would push out at once; the file is cut to its exact
+//!   length at the end (the last chunk is padded to the block size);
+//! - holds the writes to at most [`RATE_BYTES_PER_SEC`] (a token bucket with a few chunks of
+//!   burst); a flush per chunk usually holds them lower.
+//!
+//! A snapshot written while nobody is served (a learner installing its leader's SNAP) is
+//! written with `O_DIRECT` alone, in [`UNSHARED_CHUNK_BYTES`] chunks, as fast as the disk takes
+//! it.
 //!
 //! Where `O_DIRECT` is refused (tmpfs before Linux 6.6, some FUSE file systems, a device with
 //! blocks larger than [`ALIGN`]), it falls back to buffered writes whose writeback is started
@@ -26,19 +31,23 @@ use std::fs::File;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-/// Bytes per direct write: the most a log flush finds queued ahead of it from a snapshot.
-/// Measured with a stand-in log (a 600-byte append + fdatasync every 0.5 ms) while 100 MB are
-/// written, in alternating on/off phases, fsync p99 vs the idle phases' 3.4–4.1 ms: direct
-/// 32–128 KiB chunks at 60–200 MB/s 3.4–4.0 ms; buffered with 64–128 KiB pacing at 100 MB/s
-/// 3.4–5.1 ms (p999 15–17 ms); direct 128 KiB unthrottled 11.4 ms; 1 MiB pacing unthrottled
-/// (what was here before) 12.8 ms.
-pub const CHUNK_BYTES: usize = 128 << 10;
+/// Bytes per durable direct write while the server serves: the most snapshot data a log flush
+/// finds ahead of its own. Measured on a standalone server holding 1 M znodes under open-loop
+/// setData at 2,000/s with a snapshot every 10,000 txns (`compare.py`'s snapshot row): the p99
+/// of the requests in flight while a snapshot was written against the others', pooled over two
+/// runs each: 128 KiB chunks without `O_DSYNC` (what was here before) 5.7–6.8 ms vs 2.4–2.6 ms
+/// (2.3–2.6x); with it, 128 KiB 2.9 ms (1.2–1.5x), 64 KiB 2.3 ms (0.96x), 32 KiB 2.0–2.1 ms
+/// (0.9–1.0x), 16 KiB 2.4 ms (1.2x). A 191 MiB snapshot took ~1.3 s before, ~1.8 s at 64 KiB
+/// and ~2.5 s at 32 KiB (the flush per chunk holds the rate below the cap).
+pub const CHUNK_BYTES: usize = 64 << 10;
 
-/// The write rate a snapshot is held to: a 200 MB snapshot (1 M znodes of 100 B) takes 1.35 s
-/// (0.3–0.6 s unthrottled), well inside the 2.5–5 s between snapshots at snapCount 10,000 and
-/// 2,000 writes/s (Java's default snapCount of 100,000 at that load: 25–50 s). 100 and 200 MB/s
-/// measured the same as 150 (p99 of requests sent during a snapshot vs outside one within
-/// noise); unthrottled direct writes did not (log fsync p99 3x).
+/// Bytes per direct write when no log shares the disk's time with the snapshot (rate 0).
+pub const UNSHARED_CHUNK_BYTES: usize = 128 << 10;
+
+/// The most a snapshot is written at: a 200 MB snapshot (1 M znodes of 100 B) takes at least
+/// 1.35 s (0.3–0.6 s unthrottled). With a flush per [`CHUNK_BYTES`] the disk here took ~1.8 s,
+/// inside the 2.5–5 s between snapshots at snapCount 10,000 and 2,000 writes/s (Java's default
+/// snapCount of 100,000 at that load: 25–50 s).
 pub const RATE_BYTES_PER_SEC: u64 = 150_000_000;
 
 /// Buffer and offset alignment for `O_DIRECT` (the largest logical block size in common use).
@@ -115,7 +124,7 @@ impl Rate {
 }
 
 /// A snapshot file written front to back, at a bounded rate and without page-cache bursts.
-/// Writes are staged in a [`CHUNK_BYTES`] buffer in every mode (the serializer hands over a
+/// Writes are staged in a chunk-sized buffer in every mode (the serializer hands over a
 /// node at a time, so no `BufWriter` is needed, nor its extra copy of the whole snapshot).
 /// Call [`SnapshotFile::finish`] (not just drop it) to write the tail and get the file back.
 pub struct SnapshotFile {
@@ -129,6 +138,8 @@ pub struct SnapshotFile {
     /// Bytes handed to the kernel (in direct mode, whole chunks but for a padded tail).
     flushed: u64,
     rate: Option<Rate>,
+    /// Bytes per write: [`CHUNK_BYTES`], or [`UNSHARED_CHUNK_BYTES`] when unbounded.
+    chunk_bytes: usize,
 }
 
 impl std::fmt::Debug for SnapshotFile {
@@ -143,21 +154,25 @@ impl std::fmt::Debug for SnapshotFile {
 }
 
 impl SnapshotFile {
-    /// Creates (truncates) `path` for a snapshot that will be fsynced: direct writes where the
-    /// file system takes them, paced buffered writes otherwise; both at [`RATE_BYTES_PER_SEC`].
+    /// Creates (truncates) `path` for a snapshot that will be fsynced while the server serves:
+    /// durable direct writes where the file system takes them, paced buffered writes otherwise;
+    /// both at most at [`RATE_BYTES_PER_SEC`].
     pub fn create(path: &std::path::Path) -> std::io::Result<SnapshotFile> {
         SnapshotFile::create_with_rate(path, RATE_BYTES_PER_SEC)
     }
 
-    /// [`SnapshotFile::create`] at another rate (0: unbounded).
+    /// [`SnapshotFile::create`] at another rate; 0: unbounded, for a disk no serving log
+    /// shares (plain direct writes of [`UNSHARED_CHUNK_BYTES`], no flush per chunk).
     pub fn create_with_rate(path: &std::path::Path, bytes_per_sec: u64) -> std::io::Result<SnapshotFile> {
-        let rate = (bytes_per_sec > 0).then(|| Rate::new(bytes_per_sec));
-        match open_direct(path) {
-            Ok(file) => Ok(SnapshotFile::with_mode(file, Mode::Direct, rate)),
+        let shared = bytes_per_sec > 0;
+        let rate = shared.then(|| Rate::new(bytes_per_sec));
+        let chunk_bytes = if shared { CHUNK_BYTES } else { UNSHARED_CHUNK_BYTES };
+        match open_direct(path, shared) {
+            Ok(file) => Ok(SnapshotFile::with_mode(file, Mode::Direct, rate, chunk_bytes)),
             Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
                 tracing::debug!("{}: O_DIRECT refused, writing through the page cache", path.display());
                 let file = File::create(path)?;
-                Ok(SnapshotFile::with_mode(file, Mode::Paced { kicked: 0, waited: 0 }, rate))
+                Ok(SnapshotFile::with_mode(file, Mode::Paced { kicked: 0, waited: 0 }, rate, chunk_bytes))
             }
             Err(error) => Err(error),
         }
@@ -165,11 +180,12 @@ impl SnapshotFile {
 
     /// A plain buffered file (for writes that will not be fsynced: no point in pacing them).
     pub fn plain(file: File) -> SnapshotFile {
-        SnapshotFile::with_mode(file, Mode::Plain, None)
+        SnapshotFile::with_mode(file, Mode::Plain, None, UNSHARED_CHUNK_BYTES)
     }
 
-    fn with_mode(file: File, mode: Mode, rate: Option<Rate>) -> SnapshotFile {
-        SnapshotFile { file, mode, chunk: Aligned::new(CHUNK_BYTES), filled: 0, written: 0, flushed: 0, rate }
+    fn with_mode(file: File, mode: Mode, rate: Option<Rate>, chunk_bytes: usize) -> SnapshotFile {
+        let chunk = Aligned::new(chunk_bytes);
+        SnapshotFile { file, mode, chunk, filled: 0, written: 0, flushed: 0, rate, chunk_bytes }
     }
 
     /// Writes what is still staged and returns the file, exactly [`Write`]n bytes long.
@@ -235,11 +251,11 @@ impl SnapshotFile {
 
 impl Write for SnapshotFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(CHUNK_BYTES - self.filled);
+        let n = buf.len().min(self.chunk_bytes - self.filled);
         self.chunk.bytes_mut()[self.filled..self.filled + n].copy_from_slice(&buf[..n]);
         self.filled += n;
         self.written += n as u64;
-        if self.filled == CHUNK_BYTES {
+        if self.filled == self.chunk_bytes {
             self.write_staged()?;
         }
         Ok(n)
@@ -267,19 +283,17 @@ fn write_all_at(file: &File, mut buf: &[u8], mut offset: u64) -> std::io::Result
     Ok(())
 }
 
+/// Opens `path` for direct writes; `durable_each`: each write also durable when it returns
+/// (`O_DSYNC`, which stays on in the buffered fallback: `fcntl` cannot clear it).
 #[cfg(target_os = "linux")]
-fn open_direct(path: &std::path::Path) -> std::io::Result<File> {
+fn open_direct(path: &std::path::Path, durable_each: bool) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .custom_flags(libc::O_DIRECT)
-        .open(path)
+    let flags = libc::O_DIRECT | if durable_each { libc::O_DSYNC } else { 0 };
+    std::fs::OpenOptions::new().write(true).create(true).truncate(true).custom_flags(flags).open(path)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_direct(_path: &std::path::Path) -> std::io::Result<File> {
+fn open_direct(_path: &std::path::Path, _durable_each: bool) -> std::io::Result<File> {
     Err(std::io::Error::from_raw_os_error(libc::EINVAL))
 }
 
@@ -413,8 +427,49 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_written_while_serving_holds_exactly_what_was_written() {
+        let pieces = pieces();
+        let back = round_trip(|p| SnapshotFile::create_with_rate(p, 1 << 30).expect("create"), &pieces);
+        assert!(back == pieces.concat());
+    }
+
+    /// The file's status flags, when it is written directly (None in the buffered fallback).
+    #[cfg(target_os = "linux")]
+    fn direct_flags(file: &SnapshotFile) -> Option<i32> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: fcntl on a valid fd, no memory passed.
+        let flags = unsafe { libc::fcntl(file.file.as_raw_fd(), libc::F_GETFL) };
+        assert!(flags >= 0, "F_GETFL: {}", std::io::Error::last_os_error());
+        matches!(file.mode, Mode::Direct).then_some(flags)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_a_snapshot_written_while_serving_makes_each_chunk_durable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let serving = SnapshotFile::create(&dir.path().join("serving")).expect("create");
+        let unshared = SnapshotFile::create_with_rate(&dir.path().join("unshared"), 0).expect("create");
+        assert_eq!((serving.chunk_bytes, unshared.chunk_bytes), (CHUNK_BYTES, UNSHARED_CHUNK_BYTES));
+        // A file system without O_DIRECT (tmpfs before Linux 6.6) leaves nothing to check.
+        if let (Some(serving), Some(unshared)) = (direct_flags(&serving), direct_flags(&unshared)) {
+            assert_eq!(serving & libc::O_DSYNC, libc::O_DSYNC, "flags {serving:#o}");
+            assert_eq!(unshared & libc::O_DSYNC, 0, "flags {unshared:#o}");
+            assert_eq!(serving & libc::O_DIRECT, libc::O_DIRECT);
+        }
+    }
+
+    #[test]
     fn files_shorter_than_a_block_or_empty_are_exact() {
-        for len in [0usize, 1, ALIGN - 1, ALIGN, ALIGN + 1, CHUNK_BYTES, CHUNK_BYTES + 1] {
+        for len in [
+            0usize,
+            1,
+            ALIGN - 1,
+            ALIGN,
+            ALIGN + 1,
+            CHUNK_BYTES + 1,
+            UNSHARED_CHUNK_BYTES,
+            UNSHARED_CHUNK_BYTES + 1,
+        ] {
             let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             let back = round_trip(
                 |p| SnapshotFile::create_with_rate(p, 0).expect("create"),
@@ -433,6 +488,7 @@ mod tests {
                     File::create(p).expect("create"),
                     Mode::Paced { kicked: 0, waited: 0 },
                     None,
+                    CHUNK_BYTES,
                 )
             },
             &pieces,
