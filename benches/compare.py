@@ -448,7 +448,7 @@ def p99_setdata(server: "Server", kind: str, rate: int, d: float, nodes: int, se
     txn-log fsync (ms) during it (mntr after an `srst`), after a discarded run: the first
     seconds after a start (Java's JIT, first touches of a freshly loaded tree) are slower than any
     snapshot. The load and the startup snapshot leave GBs of dirty pages, whose writeback would
-    otherwise land in the measured run (not the only stall seen here: see docs/PERFORMANCE.md,
+    otherwise land in the measured run (not the only stall seen here: see docs/PERFORMANCE-HISTORY.md,
     "A second full run")."""
     common = dict(op="setdata", value_size=100, sessions=16, inflight=64, rate=rate, nodes=nodes)
     # loadgen() passes a flag only when its value is True: no_setup is left out to set up.

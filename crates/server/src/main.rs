@@ -11,7 +11,7 @@ use std::process::ExitCode;
 /// mimalloc rather than glibc's malloc: the core allocates a batch's requests, txns, messages
 /// and replies, then frees them together a round trip later, in bursts that fell through
 /// glibc's per-thread cache to its arena bins. On a 3-member loopback ensemble the leader spent
-/// about a sixth less CPU per create with mimalloc (docs/PERFORMANCE.md).
+/// about a sixth less CPU per create with mimalloc (docs/PERFORMANCE-HISTORY.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

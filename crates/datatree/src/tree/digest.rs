@@ -96,7 +96,7 @@ impl DataTree {
 /// CRC-32 (IEEE 802.3, reflected, as java.util.zip.CRC32). crc32fast folds with carry-less
 /// multiplication where the CPU has it: every write digests its node twice (before and after)
 /// on the core and again on the log writer's shadow tree, and a table-driven byte loop here was
-/// a fifth of the server's CPU under a setData load (docs/PERFORMANCE.md).
+/// a fifth of the server's CPU under a setData load (docs/PERFORMANCE-HISTORY.md).
 struct Crc32 {
     hasher: crc32fast::Hasher,
 }
