@@ -73,6 +73,11 @@ impl Aligned {
         Aligned { blocks: vec![Block([0; ALIGN]); bytes.div_ceil(ALIGN)] }
     }
 
+    /// Bytes it holds: a whole number of blocks.
+    fn len(&self) -> usize {
+        self.blocks.len() * ALIGN
+    }
+
     fn bytes(&self) -> &[u8] {
         // SAFETY: `Block` is `ALIGN` plain bytes (repr(C), no padding); the slice covers exactly
         // the vector's initialized elements and borrows it.
@@ -138,8 +143,6 @@ pub struct SnapshotFile {
     /// Bytes handed to the kernel (in direct mode, whole chunks but for a padded tail).
     flushed: u64,
     rate: Option<Rate>,
-    /// Bytes per write: [`CHUNK_BYTES`], or [`UNSHARED_CHUNK_BYTES`] when unbounded.
-    chunk_bytes: usize,
 }
 
 impl std::fmt::Debug for SnapshotFile {
@@ -184,8 +187,7 @@ impl SnapshotFile {
     }
 
     fn with_mode(file: File, mode: Mode, rate: Option<Rate>, chunk_bytes: usize) -> SnapshotFile {
-        let chunk = Aligned::new(chunk_bytes);
-        SnapshotFile { file, mode, chunk, filled: 0, written: 0, flushed: 0, rate, chunk_bytes }
+        SnapshotFile { file, mode, chunk: Aligned::new(chunk_bytes), filled: 0, written: 0, flushed: 0, rate }
     }
 
     /// Writes what is still staged and returns the file, exactly [`Write`]n bytes long.
@@ -251,11 +253,12 @@ impl SnapshotFile {
 
 impl Write for SnapshotFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(self.chunk_bytes - self.filled);
+        let chunk_bytes = self.chunk.len();
+        let n = buf.len().min(chunk_bytes - self.filled);
         self.chunk.bytes_mut()[self.filled..self.filled + n].copy_from_slice(&buf[..n]);
         self.filled += n;
         self.written += n as u64;
-        if self.filled == self.chunk_bytes {
+        if self.filled == chunk_bytes {
             self.write_staged()?;
         }
         Ok(n)
@@ -449,7 +452,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let serving = SnapshotFile::create(&dir.path().join("serving")).expect("create");
         let unshared = SnapshotFile::create_with_rate(&dir.path().join("unshared"), 0).expect("create");
-        assert_eq!((serving.chunk_bytes, unshared.chunk_bytes), (CHUNK_BYTES, UNSHARED_CHUNK_BYTES));
+        assert_eq!((serving.chunk.len(), unshared.chunk.len()), (CHUNK_BYTES, UNSHARED_CHUNK_BYTES));
         // A file system without O_DIRECT (tmpfs before Linux 6.6) leaves nothing to check.
         if let (Some(serving), Some(unshared)) = (direct_flags(&serving), direct_flags(&unshared)) {
             assert_eq!(serving & libc::O_DSYNC, libc::O_DSYNC, "flags {serving:#o}");
