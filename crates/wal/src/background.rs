@@ -47,13 +47,14 @@ pub const UNSHARED_CHUNK_BYTES: usize = 128 << 10;
 /// The most a snapshot is written at: a 200 MB snapshot (1 M znodes of 100 B) takes at least
 /// 2.7 s (0.3–0.6 s unthrottled), inside the 2.5–5 s between snapshots at snapCount 10,000 and
 /// 2,000 writes/s (Java's default snapCount of 100,000 at that load: 25–50 s). On a fast disk
-/// the serializing, not the disk, is what the clients feel: the writer thread's CPU, on a
-/// two-vCPU machine, is one of the two cores the request path wants. At 150 MB/s it was busy
-/// serializing about half of each window, and six of thirteen runs of `compare.py`'s snapshot
-/// setup read a p99 of 1.0–1.5 ms in a window against 0.5–0.7 ms outside; at 75 MB/s, alternated
-/// with it on the same dataDir, one of thirteen did (1.13 ms; pooled over three batches of four or five runs: 1.25x,
-/// 2.01x, 1.69x at 150 MB/s; 0.96x, 0.89x, 1.09x at 75 MB/s; 60 MB/s 1.19x in the third; the
-/// runs' whole p99 0.76 vs 0.66 ms on average).
+/// the writer thread's CPU (serializing, and the kernel's and hypervisor's work per write), not
+/// the disk, is what the clients feel: on a two-vCPU machine it runs on one of the two cores
+/// the request path wants. At 150 MB/s it ran about half of each window, and six of thirteen
+/// runs of `compare.py`'s snapshot setup read a p99 of 1.0–1.5 ms in a window against
+/// 0.5–0.7 ms outside; at 75 MB/s, alternated with it on the same dataDir, one of thirteen did
+/// (1.13 ms). Pooled over three batches of four or five runs: 1.25x, 2.01x, 1.69x at 150 MB/s;
+/// 0.96x, 0.89x, 1.09x at 75 MB/s; 60 MB/s 1.19x in the third. The runs' whole p99: 0.76 vs
+/// 0.66 ms on average.
 pub const RATE_BYTES_PER_SEC: u64 = 75_000_000;
 
 /// Buffer and offset alignment for `O_DIRECT` (the largest logical block size in common use).
