@@ -45,7 +45,7 @@ pub const CHUNK_BYTES: usize = 64 << 10;
 pub const UNSHARED_CHUNK_BYTES: usize = 128 << 10;
 
 /// The most a snapshot is written at: a 200 MB snapshot (1 M znodes of 100 B) takes at least
-/// 2.7 s (0.3–0.6 s unthrottled), inside the 2.5–5 s between snapshots at snapCount 10,000 and
+/// 2.7 s (0.3–0.6 s unthrottled), about the 2.5–5 s between snapshots at snapCount 10,000 and
 /// 2,000 writes/s (Java's default snapCount of 100,000 at that load: 25–50 s). On a fast disk
 /// the writer thread's CPU (serializing, and the kernel's and hypervisor's work per write), not
 /// the disk, is what the clients feel: on a two-vCPU machine it runs on one of the two cores
