@@ -12,7 +12,7 @@
 //!   small chunk of snapshot data ahead of its own, and no dirty page-cache burst forms that a
 //!   flusher thread or the final fsync would push out at once; the file is cut to its exact
 //!   length at the end (the last chunk is padded to the block size);
-//! - holds the writes, and with them the CPU the serializing takes, to at most
+//! - holds the writes, and with them the CPU the writer takes, to at most
 //!   [`RATE_BYTES_PER_SEC`] (a token bucket with a few chunks of burst).
 //!
 //! A snapshot written while nobody is served (a learner installing its leader's SNAP) is
@@ -45,16 +45,11 @@ pub const CHUNK_BYTES: usize = 64 << 10;
 pub const UNSHARED_CHUNK_BYTES: usize = 128 << 10;
 
 /// The most a snapshot is written at: a 200 MB snapshot (1 M znodes of 100 B) takes at least
-/// 2.7 s (0.3–0.6 s unthrottled), about the 2.5–5 s between snapshots at snapCount 10,000 and
-/// 2,000 writes/s (Java's default snapCount of 100,000 at that load: 25–50 s). On a fast disk
-/// the writer thread's CPU (serializing, and the kernel's and hypervisor's work per write), not
-/// the disk, is what the clients feel: on a two-vCPU machine it runs on one of the two cores
-/// the request path wants. At 150 MB/s it ran about half of each window, and six of thirteen
-/// runs of `compare.py`'s snapshot setup read a p99 of 1.0–1.5 ms in a window against
-/// 0.5–0.7 ms outside; at 75 MB/s, alternated with it on the same dataDir, one of thirteen did
-/// (1.13 ms). Pooled over three batches of four or five runs: 1.25x, 2.01x, 1.69x at 150 MB/s;
-/// 0.96x, 0.89x, 1.09x at 75 MB/s; 60 MB/s 1.19x in the third. The runs' whole p99: 0.76 vs
-/// 0.66 ms on average.
+/// 2.7 s (0.3–0.6 s unthrottled). On a fast disk the clients feel the writer thread's CPU
+/// (serializing, and the kernel's and hypervisor's work per write), not the disk: on a
+/// two-vCPU machine it takes one of the two cores the request path wants. Halving the rate
+/// from 150 MB/s took the p99 of the requests in flight during a snapshot from 1.15–2.01x the
+/// others' to 0.89–1.09x (docs/PERFORMANCE.md, "A snapshot and the writer thread").
 pub const RATE_BYTES_PER_SEC: u64 = 75_000_000;
 
 /// Buffer and offset alignment for `O_DIRECT` (the largest logical block size in common use).
