@@ -36,6 +36,7 @@ import argparse
 import atexit
 import bisect
 import json
+import mmap
 import os
 import shutil
 import signal
@@ -406,7 +407,7 @@ def sync_summary(latencies_us: List[int]) -> dict:
                 max_ms=ordered[-1] / 1000, stalls=sum(1 for us in ordered if us > DISK_STALL_MS * 1000))
 
 
-def disk_sync_probe(directory: Path, seconds: float = 3.0, rate: int = 2000) -> dict:
+def disk_sync_probe(directory: Path, seconds: float = 3.0, rate: int = 2000, label: str = "") -> dict:
     """What the data disk gives a txn log with no server running: a 600-byte append, fdatasync'ed,
     `rate` times a second for `seconds`, in `directory` (the dataDirs' disk). Every write a server
     acknowledges waits for such a sync, so a p99 row cannot read below this disk's stalls; the
@@ -431,9 +432,64 @@ def disk_sync_probe(directory: Path, seconds: float = 3.0, rate: int = 2000) -> 
         os.close(fd)
         path.unlink(missing_ok=True)
     summary = sync_summary(latencies)
-    log(f"disk fdatasync ({summary['syncs']} in {seconds:.0f} s): p50 {summary['p50_ms']:.2f} ms, "
+    log(f"disk fdatasync{' ' + label if label else ''} ({summary['syncs']} in {seconds:.0f} s): p50 {summary['p50_ms']:.2f} ms, "
         f"p99 {summary['p99_ms']:.2f} ms, max {summary['max_ms']:.1f} ms, {summary['stalls']} over {DISK_STALL_MS} ms")
     return summary
+
+
+# What ferrokeeper writes a snapshot at while serving (wal's RATE_BYTES_PER_SEC and CHUNK_BYTES).
+SNAPSHOT_RATE = 75_000_000
+SNAPSHOT_CHUNK = 64 << 10
+
+
+def _snapshot_like_writer(path: Path, fresh: bool, stop: threading.Event) -> None:
+    """Writes `path` as ferrokeeper writes a snapshot while serving: SNAPSHOT_CHUNK direct,
+    durable writes at SNAPSHOT_RATE. `fresh`: into a new file (blocks the file system has to
+    allocate); otherwise over the file as it is, from its start (blocks already allocated)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_DSYNC | (os.O_TRUNC if fresh else 0)
+    try:
+        fd = os.open(path, flags | os.O_DIRECT, 0o644)
+    except OSError:  # no O_DIRECT here (tmpfs before Linux 6.6): durable buffered writes
+        fd = os.open(path, flags, 0o644)
+    chunk = mmap.mmap(-1, SNAPSHOT_CHUNK)  # page-aligned, as O_DIRECT wants
+    chunk.write(b"s" * SNAPSHOT_CHUNK)
+    size = os.fstat(fd).st_size
+    try:
+        offset, due = 0, time.monotonic()
+        while not stop.is_set():
+            os.pwritev(fd, [chunk], offset)
+            offset += SNAPSHOT_CHUNK
+            if not fresh and offset >= size:
+                offset = 0
+            due += SNAPSHOT_CHUNK / SNAPSHOT_RATE
+            time.sleep(max(0.0, due - time.monotonic()))
+    finally:
+        os.close(fd)
+        chunk.close()
+
+
+def disk_allocation_probe(directory: Path, seconds: float) -> dict:
+    """The disk probe's log syncs beside a snapshot-like writer, twice: writing fresh blocks, then
+    rewriting the same blocks in place. On a thin-provisioned virtual disk (a sparse image file on
+    the host, and a guest file system that discards what it frees) every fresh block is a host-side
+    allocation, and the log's syncs stall behind them however the snapshot is written (see
+    docs/PERFORMANCE.md, "A snapshot and the host's block allocation"); the two figures side by
+    side tell whether this machine's disk is such a disk, which the snapshot row then measures."""
+    path = directory / "disk-probe-writer.dat"
+    result = {}
+    try:
+        for name, fresh in (("fresh blocks", True), ("same blocks", False)):
+            stop = threading.Event()
+            writer = threading.Thread(target=_snapshot_like_writer, args=(path, fresh, stop), daemon=True)
+            writer.start()
+            try:
+                result[name] = disk_sync_probe(directory, seconds, label=f"beside a snapshot-like writer, {name}")
+            finally:
+                stop.set()
+                writer.join()
+    finally:
+        path.unlink(missing_ok=True)
+    return result
 
 
 def max_fsync_ms(server: "Server") -> int:
@@ -672,10 +728,13 @@ def main() -> int:
     table = Table()
     probe_s = 0.5 if plan_name == "smoke" else 3.0
     disk: Dict[str, dict] = {}
+    beside: Dict[str, dict] = {}
     runners = {"standalone": standalone_section, "big": big_tree_section, "ensemble": ensemble_section}
     for section in ("standalone", "big", "ensemble"):
         if section in sections:
             disk[f"before {section}"] = disk_sync_probe(workdir, probe_s)
+            if section == "big":
+                beside = disk_allocation_probe(workdir, 3 * probe_s)
             runners[section](table, workdir, plan)
     disk["after"] = disk_sync_probe(workdir, probe_s)
     load_after = os.getloadavg()
@@ -685,8 +744,13 @@ def main() -> int:
               f"{time.monotonic() - began:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
               f"disk fdatasync alone, p99 / max / syncs over {DISK_STALL_MS} ms: "
               + ", ".join(f"{when} {d['p99_ms']:.2f} / {d['max_ms']:.0f} ms / {d['stalls']}" for when, d in disk.items()))
+    if beside:
+        header += (f"; beside a snapshot-like writer ({SNAPSHOT_RATE // 1_000_000} MB/s): "
+                   + ", ".join(f"{name} {d['p99_ms']:.2f} / {d['max_ms']:.0f} ms / {d['stalls']}"
+                               for name, d in beside.items()))
     print(table.print(header))
-    (workdir / "results.json").write_text(json.dumps(dict(header=header, rows=table.rows, disk=disk), indent=1))
+    results = dict(header=header, rows=table.rows, disk=disk, disk_beside_writer=beside)
+    (workdir / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 
 

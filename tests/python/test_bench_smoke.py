@@ -78,6 +78,12 @@ def test_the_table_names_its_conditions(smoke_results):
     for when, probe in results["disk"].items():
         assert probe["syncs"] > 0 and 0 < probe["p50_ms"] <= probe["p99_ms"] <= probe["max_ms"], (when, probe)
         assert f"{when} {probe['p99_ms']:.2f} / " in results["header"]
+    # Before the big tree, the probe ran beside a snapshot-like writer, on fresh blocks and in place.
+    beside = results["disk_beside_writer"]
+    assert list(beside) == ["fresh blocks", "same blocks"], beside
+    for name, probe in beside.items():
+        assert probe["syncs"] > 0 and 0 < probe["p50_ms"] <= probe["p99_ms"] <= probe["max_ms"], (name, probe)
+        assert f"{name} {probe['p99_ms']:.2f} / " in results["header"]
     # Both p99 rows of the big tree name each server's longest log fsync in their runs (mntr).
     p99_rows = [r["metric"] for r in results["rows"] if r["metric"].startswith("setData p99 at ")]
     assert len(p99_rows) == 2 and all(re.search(r"longest log fsync: java \d+ ms, fk \d+ ms\)$", m)
@@ -137,3 +143,24 @@ def test_p99_is_the_nearest_rank():
     assert compare.p99_ms(list(range(1000, 101_000, 1000))) == 99.0   # 1..100 ms: the 99th
     assert compare.p99_ms([5000]) == 5.0
     assert compare.p99_ms(list(range(1000, 201_000, 1000))) == 198.0  # 200 values: the 198th
+
+
+def test_the_snapshot_like_writer_rewrites_in_place_what_it_wrote_fresh(tmp_path):
+    compare = _compare_module()
+    path = tmp_path / "writer.dat"
+
+    def write(fresh: bool, seconds: float) -> None:
+        stop = compare.threading.Event()
+        writer = compare.threading.Thread(target=compare._snapshot_like_writer, args=(path, fresh, stop))
+        writer.start()
+        compare.time.sleep(seconds)
+        stop.set()
+        writer.join()
+
+    write(True, 0.3)
+    fresh_size = path.stat().st_size
+    # At 75 MB/s, 0.3 s is ~340 chunks: well over a few, well under unthrottled.
+    assert 8 * compare.SNAPSHOT_CHUNK <= fresh_size <= 2 * compare.SNAPSHOT_RATE * 0.3, fresh_size
+    assert fresh_size % compare.SNAPSHOT_CHUNK == 0
+    write(False, 0.6)  # twice as long: it wraps to the start instead of growing the file
+    assert path.stat().st_size == fresh_size
