@@ -25,6 +25,8 @@ and a follower both answering srvr with their mode).
 Before each section and at the end, with no server running, a disk probe times 600-byte appends
 each fdatasync'ed at 2,000/s for 3 s in the workdir: the header prints its p99, max and count of
 syncs over 20 ms, the floor under every p99 row (both servers sync before they acknowledge).
+Before the big tree it also runs beside a snapshot-like writer, on new blocks and then in place:
+a disk whose host allocates blocks on first write stalls more in the first (the header says so).
 
 Every run is bounded in time; every process started is killed at exit; only 127.0.0.1 is used.
 The table goes to stdout and, as JSON, to <workdir>/results.json.
