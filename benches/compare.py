@@ -459,7 +459,12 @@ def _snapshot_like_writer(path: Path, fresh: bool, stop: threading.Event) -> Non
     try:
         offset, due = 0, time.monotonic()
         while not stop.is_set():
-            os.pwritev(fd, [chunk], offset)
+            try:
+                os.pwritev(fd, [chunk], offset)
+            except OSError:  # O_DIRECT opened but refused on write (a larger block size)
+                os.close(fd)
+                fd = os.open(path, os.O_WRONLY | os.O_DSYNC, 0o644)
+                os.pwritev(fd, [chunk], offset)
             offset += SNAPSHOT_CHUNK
             if not fresh and offset >= size:
                 offset = 0

@@ -164,3 +164,13 @@ def test_the_snapshot_like_writer_rewrites_in_place_what_it_wrote_fresh(tmp_path
     assert fresh_size % compare.SNAPSHOT_CHUNK == 0
     write(False, 0.6)  # twice as long: it wraps to the start instead of growing the file
     assert path.stat().st_size == fresh_size
+
+
+def test_the_snapshot_like_writer_writes_as_the_server_does():
+    compare = _compare_module()
+    source = (h.REPO_ROOT / "crates" / "wal" / "src" / "background.rs").read_text()
+    rate = re.search(r"pub const RATE_BYTES_PER_SEC: u64 = ([0-9_]+);", source)
+    chunk = re.search(r"pub const CHUNK_BYTES: usize = (\d+) << 10;", source)
+    assert rate and chunk, "wal's snapshot rate or chunk size is no longer where this test reads it"
+    assert compare.SNAPSHOT_RATE == int(rate.group(1).replace("_", ""))
+    assert compare.SNAPSHOT_CHUNK == int(chunk.group(1)) << 10
