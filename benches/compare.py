@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import bisect
+import errno
 import json
 import mmap
 import os
@@ -461,7 +462,9 @@ def _snapshot_like_writer(path: Path, fresh: bool, stop: threading.Event) -> Non
         while not stop.is_set():
             try:
                 os.pwritev(fd, [chunk], offset)
-            except OSError:  # O_DIRECT opened but refused on write (a larger block size)
+            except OSError as error:  # O_DIRECT opened but refused on write (a larger block size)
+                if error.errno != errno.EINVAL:
+                    raise
                 os.close(fd)
                 fd = os.open(path, os.O_WRONLY | os.O_DSYNC, 0o644)
                 os.pwritev(fd, [chunk], offset)
