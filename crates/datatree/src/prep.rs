@@ -73,7 +73,7 @@ use jute::txn::{
     CheckVersionTxn, CloseSessionTxn, CreateContainerTxn, CreateSessionTxn, CreateTtlTxn, CreateTxn,
     DeleteTxn, ErrorTxn, SetAclTxn, SetDataTxn, TxnBody, TxnDigest, TxnHeader,
 };
-use pending_digest::PendingDigest;
+use pending_digest::{PendingDigest, TreeReads};
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, VecDeque};
@@ -187,6 +187,7 @@ pub fn prep_write(
     request: &Request,
 ) -> Prepared {
     assert!(is_write(request), "prep_write called with a non-write request (opcode {})", request.opcode());
+    pending.reads.get_mut().clear();
     let mut prep = Prep { tree, pending, ctx };
     let outcome = match request {
         Request::Create(r) => prep.create(op::CREATE, CreateArgs::plain(r)),
@@ -319,6 +320,12 @@ pub struct PendingChanges {
     multi_undo: Option<Vec<(String, Option<u64>)>>,
     /// The tree digest each prepared txn leaves ([`PendingChanges::txn_digest`]).
     digest: PendingDigest,
+    /// What the last prep read from the tree, for its txn's digest to read again without
+    /// descending the tree's map once more (a lookup in a map of a million znodes compares
+    /// a score of paths, each another node's allocation). Emptied before each prep and once
+    /// the digest is worked out: it is only right while the tree is as that prep saw it, and
+    /// a node held here would be copied by the next change to it.
+    reads: std::cell::RefCell<TreeReads>,
 }
 
 impl PendingChanges {
@@ -330,6 +337,7 @@ impl PendingChanges {
     /// tree, so its changes are then read from there.
     pub fn note_applied(&mut self, zxid: i64) {
         self.digest.note_applied(zxid);
+        self.reads.get_mut().clear();
         while self.records.front().is_some_and(|record| record.zxid <= zxid) {
             let sequence = self.first_sequence;
             if let Some(record) = self.records.pop_front() {
@@ -350,6 +358,7 @@ impl PendingChanges {
         self.latest.clear();
         self.multi_undo = None;
         self.digest.clear();
+        self.reads.get_mut().clear();
     }
 
     /// The TxnDigest (version 2) to log and propose with a txn about to be proposed: the tree
@@ -358,7 +367,16 @@ impl PendingChanges {
     /// every txn (createSession and reconfig too, not only [`prep_write`]'s), with the same
     /// tree the txns will be applied to. `None` for an error txn (3.8 logs those without one).
     pub fn txn_digest(&mut self, tree: &DataTree, header: &TxnHeader, body: &TxnBody) -> Option<TxnDigest> {
-        self.digest.after_txn(tree, header, body)
+        let reads = self.reads.get_mut();
+        let digest = self.digest.after_txn(tree, reads, header, body);
+        reads.clear();
+        digest
+    }
+
+    /// Lets go of what the last prep read from the tree, where no digest is worked out after
+    /// it (digests disabled): held, those nodes would be copied by the next change to them.
+    pub fn forget_tree_reads(&mut self) {
+        self.reads.get_mut().clear();
     }
 
     pub fn len(&self) -> usize {
@@ -394,7 +412,9 @@ impl PendingChanges {
                 data: node.data.clone(),
             });
         }
-        let node = tree.get_node(path)?;
+        let node = tree.get_node(path);
+        self.reads.borrow_mut().note(tree, path, node);
+        let node = node?;
         let head = node.head();
         Some(NodeView {
             stat: head.stat,
@@ -408,7 +428,11 @@ impl PendingChanges {
     pub fn contains(&self, tree: &DataTree, path: &str) -> bool {
         match self.latest(path) {
             Some(record) => record.node.is_some(),
-            None => tree.get_node(path).is_some(),
+            None => {
+                let node = tree.get_node(path);
+                self.reads.borrow_mut().note(tree, path, node);
+                node.is_some()
+            }
         }
     }
 

@@ -473,3 +473,43 @@ fn a_create_whose_opcode_and_flags_disagree() {
     ];
     replay(&steps).unwrap();
 }
+
+#[test]
+fn what_a_prep_read_is_not_used_once_the_tree_has_changed() {
+    // A prep reads /a from the tree (its txn fails: no digest is asked for it), then the tree
+    // changes /a behind prep's back. The next digest must read /a's new state from the tree,
+    // not the node that prep read.
+    let mut p = Pipeline::new();
+    let created = p.prep(&Request::Create(CreateRequest {
+        path: "/a".into(),
+        data: Some(Bytes::from_static(b"one")),
+        acl: acl(0),
+        flags: 0,
+    }));
+    p.pending.txn_digest(&p.tree, &created.header, &created.body);
+    p.tree.apply(&created.header, &created.body);
+    p.pending.note_applied(created.header.zxid);
+    let failed = p.prep(&Request::SetData(SetDataRequest {
+        path: "/a".into(),
+        data: Some(Bytes::from_static(b"never")),
+        version: 99,
+    }));
+    assert_eq!(failed.header.r#type, op::ERROR);
+    let zxid = failed.header.zxid;
+    let set = |zxid: i64, data: &'static [u8]| {
+        let header = TxnHeader { client_id: SESSION, cxid: 0, zxid, time: TIME + zxid, r#type: op::SET_DATA };
+        let body = TxnBody::SetData(SetDataTxn {
+            path: "/a".into(),
+            data: Some(Bytes::from_static(data)),
+            version: -1,
+        });
+        (header, body)
+    };
+    let (header, body) = set(zxid + 1, b"two");
+    p.tree.apply(&header, &body);
+    let (header, body) = set(zxid + 2, b"three");
+    let digest = p.pending.txn_digest(&p.tree, &header, &body).expect("a digest");
+    p.tree.apply(&header, &body);
+    assert_eq!(digest.tree_digest, p.tree.digest());
+    assert_eq!(digest.tree_digest, recomputed(&p.tree));
+}

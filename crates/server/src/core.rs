@@ -626,6 +626,7 @@ impl Core {
         let digest = if self.settings.storage.digest_enabled {
             self.pending.txn_digest(&self.tree, &header, &body)
         } else {
+            self.pending.forget_tree_reads();
             None
         };
         if self.is_quorum() {

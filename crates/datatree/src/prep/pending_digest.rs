@@ -21,7 +21,7 @@
 use crate::node::{EphemeralKind, CONTAINER_EPHEMERAL_OWNER};
 use crate::tree::digest::{node_digest, DIGEST_VERSION};
 use crate::tree::{key, parent_and_child};
-use crate::DataTree;
+use crate::{DataTree, Node};
 use bytes::Bytes;
 use foldhash::HashMap;
 use jute::consts::{err, op};
@@ -30,6 +30,54 @@ use jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
+
+/// Nodes a prep just read from the tree (by the tree's key), and keys it found no node at: a
+/// cache of the tree as it is until the next change, a few entries long.
+#[derive(Debug, Default)]
+pub(crate) struct TreeReads {
+    /// The tree's last applied zxid when they were read: they hold for that tree only.
+    at_zxid: Option<i64>,
+    found: Vec<Node>,
+    absent: Vec<String>,
+}
+
+impl TreeReads {
+    /// Entries of each kind kept: a prep reads a node and its parent, a multi a few more.
+    const MAX: usize = 8;
+
+    /// Notes what the tree holds at `path` (a prep's key: `""` is the root).
+    pub(crate) fn note(&mut self, tree: &DataTree, path: &str, node: Option<&Node>) {
+        if self.at_zxid != Some(tree.last_processed_zxid) {
+            self.clear();
+            self.at_zxid = Some(tree.last_processed_zxid);
+        }
+        match node {
+            Some(node) if self.found.len() < Self::MAX => self.found.push(node.clone()),
+            None if self.absent.len() < Self::MAX => self.absent.push(key(path).to_owned()),
+            _ => {}
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.at_zxid = None;
+        self.found.clear();
+        self.absent.clear();
+    }
+
+    /// Whether they were read from `tree` as it is now.
+    fn hold_for(&self, tree: &DataTree) -> bool {
+        self.at_zxid == Some(tree.last_processed_zxid)
+    }
+
+    /// What the tree holds at tree key `path`: `Some(None)` for a key noted absent, `None`
+    /// when nothing was noted.
+    fn get(&self, path: &str) -> Option<Option<&Node>> {
+        if let Some(node) = self.found.iter().find(|node| node.path() == path) {
+            return Some(Some(node));
+        }
+        self.absent.iter().any(|absent| absent == path).then_some(None)
+    }
+}
 
 /// A node as the tree will hold it once every prepared txn is applied (the digest's fields).
 #[derive(Debug, Clone)]
@@ -80,6 +128,7 @@ impl PendingDigest {
     pub(crate) fn after_txn(
         &mut self,
         tree: &DataTree,
+        reads: &TreeReads,
         header: &TxnHeader,
         body: &TxnBody,
     ) -> Option<TxnDigest> {
@@ -90,8 +139,11 @@ impl PendingDigest {
         if header.r#type == op::ERROR {
             return None;
         }
+        let none = TreeReads::default();
+        let reads = if reads.hold_for(tree) { reads } else { &none };
         let mut step = TxnStep {
             tree,
+            reads,
             overlay: &mut self.overlay,
             zxid: header.zxid,
             time: header.time,
@@ -141,6 +193,8 @@ impl PendingDigest {
 /// One txn being moved through the overlay.
 struct TxnStep<'a> {
     tree: &'a DataTree,
+    /// The tree as the txn's prep read it, to be read first.
+    reads: &'a TreeReads,
     overlay: &'a mut HashMap<Arc<str>, OverlayEntry>,
     zxid: i64,
     time: i64,
@@ -155,7 +209,7 @@ impl TxnStep<'_> {
         if let Some(entry) = self.overlay.get(path) {
             return entry.node.clone();
         }
-        let node = self.tree.get_node(path)?;
+        let node = self.tree_node(path)?;
         let head = node.head();
         Some(DigestNode {
             digest: node_digest(path, node.data(), &head.stat),
@@ -168,7 +222,15 @@ impl TxnStep<'_> {
     fn exists(&self, path: &str) -> bool {
         match self.overlay.get(path) {
             Some(entry) => entry.node.is_some(),
-            None => self.tree.get_node(path).is_some(),
+            None => self.tree_node(path).is_some(),
+        }
+    }
+
+    /// The tree's node at tree key `path`, from what prep read where it read it.
+    fn tree_node(&self, path: &str) -> Option<&Node> {
+        match self.reads.get(path) {
+            Some(noted) => noted,
+            None => self.tree.get_node(path),
         }
     }
 
