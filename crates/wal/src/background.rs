@@ -104,6 +104,7 @@ impl Aligned {
     }
 
     /// Bytes it holds: a whole number of blocks.
+    #[cfg(test)]
     fn len(&self) -> usize {
         self.blocks.len() * ALIGN
     }
