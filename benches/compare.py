@@ -440,7 +440,9 @@ def disk_sync_probe(directory: Path, seconds: float = 3.0, rate: int = 2000, lab
     return summary
 
 
-# What ferrokeeper writes a snapshot at while serving (wal's RATE_BYTES_PER_SEC and CHUNK_BYTES).
+# What ferrokeeper writes a snapshot at while serving (wal's RATE_BYTES_PER_SEC and CHUNK_BYTES:
+# its first chunk size; it grows them up to 1 MiB on a disk that makes them durable fast, which
+# this probe, about where the host's stalls fall, leaves out).
 SNAPSHOT_RATE = 75_000_000
 SNAPSHOT_CHUNK = 64 << 10
 
