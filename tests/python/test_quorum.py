@@ -351,6 +351,45 @@ def test_mixed_ensemble_with_java(ensemble_factory, kazoo_factory, case):
         zk.stop()
 
 
+# Sizes around where a decoded value stops being copied and starts sharing the receive buffer
+# (jute::SHARE_FROM, 512 bytes), across a 64 KiB read, and close to jute.maxbuffer.
+VALUE_SIZES = [0, 1, 100, 511, 512, 513, 4096, 65536 + 7, 998_400]
+WIRE_CASES = {
+    "3fk": (["ferrokeeper"] * 3, None, "ferrokeeper"),
+    "2fk-java-leads": (["ferrokeeper", "ferrokeeper", "java"], [1, 3], "java"),
+}
+
+
+@pytest.mark.parametrize("case", list(WIRE_CASES), ids=list(WIRE_CASES))
+def test_values_of_every_size_cross_the_quorum_wire(ensemble_factory, kazoo_factory, case):
+    """Values written through every member as one pipelined burst (forwarded requests, proposals,
+    commits) read back byte for byte from every member."""
+    kinds, first, leader_kind = WIRE_CASES[case]
+    ensemble = ensemble_factory(kinds, first)
+    assert ensemble.leader().kind == leader_kind
+    expected = {}
+    for m in ensemble.members:
+        zk = client_on(kazoo_factory, m, timeout=20.0)
+        pending = []
+        for i, size in enumerate(VALUE_SIZES):
+            value = bytes((m.sid * 31 + i + k) % 251 for k in range(size))
+            path = f"/wire-{m.sid}-{size}"
+            expected[path] = value
+            pending.append(zk.create_async(path, value[: size // 2]))
+            pending.append(zk.set_async(path, value))
+        for result in pending:
+            result.get(timeout=30)
+        zk.stop()
+    for m in ensemble.members:
+        zk = client_on(kazoo_factory, m, timeout=20.0)
+        zk.sync("/")
+        for path, value in expected.items():
+            data, stat = zk.get(path)
+            assert data == value, (m.sid, path, len(data), len(value))
+            assert stat.version == 1 and stat.dataLength == len(value), (m.sid, path, stat)
+        zk.stop()
+
+
 # (kinds by sid, sids that form the quorum first, kind of the leader, kind of the lagging one)
 NO_LOG_SYNC = {"snapshotSizeFactor": "-1"}
 SNAP_CASES = {

@@ -22,11 +22,50 @@ pub enum JuteError {
 pub struct Reader<'a> {
     input: &'a [u8],
     position: usize,
+    buffers: Buffers<'a>,
 }
+
+/// Where a decoded buffer field (`Option<Bytes>`) gets its bytes.
+#[derive(Debug, Clone, Copy)]
+enum Buffers<'a> {
+    /// A copy of its own.
+    Copied,
+    /// From [`SHARE_FROM`] bytes on, a slice sharing the input's allocation (a 4 KiB value then
+    /// travels from the socket to the tree without being copied at every decode); shorter ones
+    /// are copied, which is cheaper than a reference count that threads share.
+    Shared(&'a Bytes),
+    /// An empty buffer: the caller wants only where the record ends.
+    Skipped,
+}
+
+/// The length from which [`Reader::shared`] hands out slices rather than copies.
+pub const SHARE_FROM: usize = 512;
 
 impl<'a> Reader<'a> {
     pub fn new(input: &'a [u8]) -> Self {
-        Reader { input, position: 0 }
+        Reader { input, position: 0, buffers: Buffers::Copied }
+    }
+
+    /// A reader of `input` whose large buffer fields share `input`'s allocation.
+    pub fn shared(input: &'a Bytes) -> Self {
+        Reader { input, position: 0, buffers: Buffers::Shared(input) }
+    }
+
+    /// A reader that decodes every buffer field as empty: for finding where a record ends
+    /// without copying its buffers.
+    pub fn skipping(input: &'a [u8]) -> Self {
+        Reader { input, position: 0, buffers: Buffers::Skipped }
+    }
+
+    /// A buffer field's `length` bytes, as this reader hands buffers out.
+    fn take_buffer(&mut self, length: usize) -> Result<Bytes, JuteError> {
+        let start = self.position;
+        let bytes = self.take(length)?;
+        Ok(match self.buffers {
+            Buffers::Shared(input) if length >= SHARE_FROM => input.slice(start..start + length),
+            Buffers::Skipped => Bytes::new(),
+            _ => Bytes::copy_from_slice(bytes),
+        })
     }
 
     pub fn remaining(&self) -> usize {
@@ -241,7 +280,7 @@ impl Field for Option<Bytes> {
     fn read(reader: &mut Reader<'_>) -> Result<Self, JuteError> {
         match reader.read_length(1)? {
             None => Ok(None),
-            Some(length) => Ok(Some(Bytes::copy_from_slice(reader.take(length)?))),
+            Some(length) => Ok(Some(reader.take_buffer(length)?)),
         }
     }
 }

@@ -56,8 +56,15 @@ impl Request {
     /// Decodes the body of a request with opcode `opcode`. Like Java, bytes after the record are
     /// ignored.
     pub fn decode(opcode: i32, body: &[u8]) -> Result<Request, RequestError> {
-        let mut reader = Reader::new(body);
-        let r = &mut reader;
+        Request::read_body(opcode, &mut Reader::new(body))
+    }
+
+    /// [`Request::decode`], with large values sharing `body`'s allocation ([`Reader::shared`]).
+    pub fn decode_shared(opcode: i32, body: &Bytes) -> Result<Request, RequestError> {
+        Request::read_body(opcode, &mut Reader::shared(body))
+    }
+
+    fn read_body(opcode: i32, r: &mut Reader<'_>) -> Result<Request, RequestError> {
         Ok(match opcode {
             op::CREATE => Request::Create(Field::read(r)?),
             op::CREATE2 => Request::Create2(Field::read(r)?),

@@ -11,7 +11,7 @@ use jute::quorum::*;
 use jute::records::*;
 use jute::request::*;
 use jute::txn::*;
-use jute::{Bytes, Field, JuteError, Reader, Record};
+use jute::{Bytes, Field, JuteError, Reader, Record, SHARE_FROM};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestCaseError;
@@ -136,6 +136,12 @@ fn check_request(request: &Request) -> Result<(), TestCaseError> {
     let mut extended = body.clone();
     extended.extend_from_slice(&TRAILER);
     prop_assert_eq!(&Request::decode(opcode, &extended).unwrap(), request);
+    // Decoded out of shared bytes, the request is the same, and as strict about its length.
+    let shared = Bytes::from(body.clone());
+    prop_assert_eq!(&Request::decode_shared(opcode, &shared).unwrap(), request);
+    if !shared.is_empty() {
+        prop_assert!(Request::decode_shared(opcode, &shared.slice(..shared.len() - 1)).is_err());
+    }
     // A whole frame: RequestHeader then the body.
     let mut frame = RequestHeader { xid: 17, r#type: opcode }.encode();
     frame.extend_from_slice(&body);
@@ -428,4 +434,30 @@ fn every_record_type_is_covered() {
         }
     }
     assert!(count >= 76, "found only {count} record structs");
+}
+
+/// A shared reader slices a value of [`SHARE_FROM`] bytes or more out of its input, copies a
+/// shorter one, and decodes the same request either way; a skipping reader ends where the record
+/// ends and hands out no bytes.
+#[test]
+fn a_shared_reader_slices_large_values_and_copies_small_ones() {
+    for (size, sliced) in [(0, false), (SHARE_FROM - 1, false), (SHARE_FROM, true), (4096, true)] {
+        let request =
+            SetDataRequest { path: "/a".into(), data: Some(Bytes::from(vec![7u8; size])), version: 3 };
+        let mut body = request.encode();
+        body.extend_from_slice(&TRAILER);
+        let body = Bytes::from(body);
+        let Ok(Request::SetData(decoded)) = Request::decode_shared(op::SET_DATA, &body) else {
+            panic!("{size} bytes did not decode as a setData");
+        };
+        assert_eq!(decoded, request, "{size} bytes");
+        let data = decoded.data.expect("data");
+        assert_eq!(body.as_ptr_range().contains(&data.as_ptr()), sliced, "{size} bytes");
+
+        let mut skipping = Reader::skipping(&body);
+        let skipped = SetDataRequest::read(&mut skipping).expect("decodes");
+        assert_eq!(skipping.remaining(), TRAILER.len(), "{size} bytes");
+        assert_eq!(skipped.data.map(|d| d.len()), Some(0));
+        assert_eq!(skipped.path, "/a");
+    }
 }

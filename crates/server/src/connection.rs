@@ -5,6 +5,7 @@
 
 use crate::core::{ConnectionId, CoreMessage, Outgoing};
 use crate::fourlw;
+use bytes::BytesMut;
 use jute::proto::{ConnectRequest, RequestHeader};
 use jute::request::Request;
 use jute::{Field, Reader};
@@ -90,7 +91,7 @@ async fn run(
     // Either side may end the connection: the core by sending Close (the writer then finishes),
     // the client by closing or sending something we refuse.
     tokio::select! {
-        result = read_loop(&mut reader, conn, core, max_buffer) => {
+        result = read_loop(reader, conn, core, max_buffer) => {
             writer.abort();
             result
         }
@@ -99,23 +100,44 @@ async fn run(
 }
 
 async fn read_loop(
-    reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
     conn: ConnectionId,
     core: &mpsc::UnboundedSender<CoreMessage>,
     max_buffer: usize,
 ) -> Result<(), ConnectionError> {
-    let mut payload = Vec::new();
+    // Frames are cut off one buffer the socket reads into, and a large value in a request shares
+    // it (Request::decode_shared) rather than being copied on its way to the core.
+    let mut buffer = BytesMut::with_capacity(READ_ROOM);
+    buffer.extend_from_slice(reader.buffer());
+    let mut socket = reader.into_inner();
     loop {
-        let mut prefix = [0u8; 4];
-        reader.read_exact(&mut prefix).await?;
-        let length = jute::frame::frame_length(prefix, max_buffer)?;
-        payload.resize(length, 0);
-        reader.read_exact(&mut payload).await?;
-        let mut cursor = Reader::new(&payload);
-        let header = RequestHeader::read(&mut cursor)
-            .map_err(|source| ConnectionError::Malformed { what: "RequestHeader", source })?;
-        let body = Request::decode(header.r#type, cursor.rest());
-        core.send(CoreMessage::Request { conn, header, body }).map_err(|_| ConnectionError::CoreGone)?;
+        while let Some((payload, used)) = jute::frame::split_frame(&buffer, max_buffer)? {
+            let frame = buffer.split_to(used).freeze().slice(payload);
+            let mut cursor = Reader::new(&frame);
+            let header = RequestHeader::read(&mut cursor)
+                .map_err(|source| ConnectionError::Malformed { what: "RequestHeader", source })?;
+            let body = Request::decode_shared(header.r#type, &frame.slice(cursor.position()..));
+            core.send(CoreMessage::Request { conn, header, body }).map_err(|_| ConnectionError::CoreGone)?;
+        }
+        make_room(&mut buffer);
+        if socket.read_buf(&mut buffer).await? == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+        }
+    }
+}
+
+/// The room a receive buffer is given to read into, and below which it is given more.
+const READ_ROOM: usize = 64 * 1024;
+const READ_ROOM_MIN: usize = 16 * 1024;
+
+/// Gives a receive buffer room before the next read. Values sliced out of it (decode_shared,
+/// take_packet) keep its allocation shared, and a shared `BytesMut` left to grow by itself takes
+/// a few bytes more each time, copying all it holds (a 1 MiB frame or a snapshot stream would
+/// be copied thousands of times). So it reads into room for many frames at a time, and room that
+/// doubles with what it holds while one large frame comes in.
+pub(crate) fn make_room(buffer: &mut BytesMut) {
+    if buffer.capacity() - buffer.len() < READ_ROOM_MIN {
+        buffer.reserve(buffer.len().max(READ_ROOM));
     }
 }
 

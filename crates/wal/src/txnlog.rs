@@ -20,6 +20,7 @@
 use crate::adler32::Adler32;
 use crate::error::{Result, WalError};
 use crate::files::{list, log_name, logs_covering, LOG_PREFIX};
+use bytes::Bytes;
 use jute::persistence::{FileHeader, TXN_LOG_MAGIC};
 use jute::txn::{TxnBody, TxnDigest, TxnHeader};
 use jute::{Field, Reader, Record};
@@ -534,7 +535,8 @@ impl LogFileReader {
             return Err(corrupt(&self.path, offset, "CRC check failed".into()));
         }
         self.position += 12 + payload.len() as u64 + 1;
-        let (header, body, digest) = decode_payload(&payload).map_err(|e| corrupt(&self.path, offset, e))?;
+        let (header, body, digest) =
+            decode_payload(&Bytes::from(payload)).map_err(|e| corrupt(&self.path, offset, e))?;
         Ok(Some(LogEntry { header, body, digest, offset }))
     }
 
@@ -553,8 +555,8 @@ impl LogFileReader {
 }
 
 /// Decodes a payload: TxnHeader, the record of its type, an optional TxnDigest.
-pub fn decode_payload(payload: &[u8]) -> Result<(TxnHeader, TxnBody, Option<TxnDigest>), String> {
-    let mut reader = Reader::new(payload);
+pub fn decode_payload(payload: &Bytes) -> Result<(TxnHeader, TxnBody, Option<TxnDigest>), String> {
+    let mut reader = Reader::shared(payload);
     let header = TxnHeader::read(&mut reader).map_err(|e| format!("txn header: {e}"))?;
     let body = read_body(&header, &mut reader)?;
     let digest = if reader.remaining() >= 12 {

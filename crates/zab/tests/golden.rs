@@ -8,8 +8,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use zab::message::ServerState;
 use zab::wire::{
-    decode_quorum, encode_quorum, notification_from_wire, notification_to_wire, read_packet, write_packet,
-    Direction,
+    decode_quorum, encode_quorum, notification_from_wire, notification_to_wire, read_packet, take_packet,
+    write_packet, Direction,
 };
 use zab::QuorumMessage;
 
@@ -294,4 +294,74 @@ fn a_forwarded_request_survives_the_wire() {
     let mut short = encode_quorum(&sent);
     short.data = Some(bytes::Bytes::from_static(&[0, 0, 0, 1]));
     assert!(decode_quorum(short, Direction::FromLearner).is_err());
+}
+
+/// The packets of every captured quorum stream, as `read_packet` reads them from the whole
+/// stream, up to the last whole one before anything it cannot read (a SNAP's database).
+fn packets_read_whole(bytes: &[u8]) -> Vec<QuorumPacket> {
+    let mut packets = Vec::new();
+    let mut at = 0;
+    while let Ok(Some((packet, used))) = read_packet(&bytes[at..], 1 << 20) {
+        let snap = packet.r#type == jute::quorum::packet_type::SNAP;
+        packets.push(packet);
+        at += used;
+        if snap {
+            break;
+        }
+    }
+    packets
+}
+
+#[test]
+fn a_receive_buffer_yields_the_same_packets_however_the_bytes_arrive() {
+    let mut streams_checked = 0;
+    for name in ["inflight-proposal", "diff-election", "snap"] {
+        for stream in streams(name).into_iter().filter(|s| s["kind"] != "election") {
+            let bytes = hex::decode(stream["hex"].as_str().unwrap()).unwrap();
+            let expected = packets_read_whole(&bytes);
+            for piece in [1, 7, 100, 4096, bytes.len().max(1)] {
+                let mut buffer = bytes::BytesMut::new();
+                let mut taken = Vec::new();
+                for chunk in bytes.chunks(piece) {
+                    buffer.extend_from_slice(chunk);
+                    while taken.len() < expected.len() {
+                        match take_packet(&mut buffer, 1 << 20).expect("no error") {
+                            Some(packet) => taken.push(packet),
+                            None => break,
+                        }
+                    }
+                }
+                assert_eq!(taken, expected, "{name} {} in pieces of {piece}", stream["stream"]);
+            }
+            streams_checked += 1;
+        }
+    }
+    assert!(streams_checked >= 3, "{streams_checked} quorum streams");
+}
+
+#[test]
+fn a_large_proposal_shares_the_receive_buffer_and_an_oversize_one_is_refused_early() {
+    let proposal = |size: usize| {
+        let txn = zab::Txn { zxid: zab::Zxid(0x1_0000_0001), data: bytes::Bytes::from(vec![9u8; size]) };
+        write_packet(&encode_quorum(&QuorumMessage::Proposal { txn }))
+    };
+    for (size, shared) in [(100, false), (4096, true)] {
+        let mut buffer = bytes::BytesMut::with_capacity(64 * 1024);
+        buffer.extend_from_slice(&proposal(size));
+        buffer.extend_from_slice(&proposal(size)[..10]);
+        let range = buffer.as_ptr_range();
+        let packet = take_packet(&mut buffer, 1 << 20).expect("no error").expect("a whole packet");
+        assert_eq!(buffer.len(), 10, "the next packet's first bytes stay");
+        let data = packet.data.clone().expect("data");
+        assert_eq!(range.contains(&data.as_ptr()), shared, "{size} bytes");
+        let QuorumMessage::Proposal { txn } = decode_quorum(packet, Direction::FromLeader).expect("decodes")
+        else {
+            panic!("not a proposal");
+        };
+        assert_eq!(txn.data.len(), size);
+        assert!(take_packet(&mut buffer, 1 << 20).expect("no error").is_none(), "only 10 bytes there");
+    }
+    // The length is refused once the header is in, before the data arrives.
+    let mut buffer = bytes::BytesMut::from(&proposal(4096)[..16]);
+    assert!(take_packet(&mut buffer, 4095).is_err());
 }

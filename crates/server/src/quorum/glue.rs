@@ -690,7 +690,7 @@ impl Core {
         }
         self.sessions.touch(session_id, now_ms);
         let auth = AuthInfo { ids: authinfo, skip_acl: self.settings.skip_acl };
-        let decoded = Request::decode(op_type, &request);
+        let decoded = Request::decode_shared(op_type, &request);
         let closing_itself = matches!(decoded, Ok(Request::CloseSession));
         let prepared = self.prepare(session_id, cxid, &auth, closing_itself, |tree, pending, context| {
             Some(match &decoded {

@@ -531,14 +531,14 @@ impl QuorumNet {
     ) {
         loop {
             loop {
-                let parsed = match zab::wire::read_packet(&buffer, self.inner.max_packet_bytes) {
+                let parsed = match zab::wire::take_packet(&mut buffer, self.inner.max_packet_bytes) {
                     Ok(parsed) => parsed,
                     Err(error) => {
                         tracing::warn!("Bad quorum packet from {}: {:?}", peer, error);
                         return self.closed(peer, generation);
                     }
                 };
-                let Some((packet, used)) = parsed else { break };
+                let Some(packet) = parsed else { break };
                 let packet_type = packet.r#type;
                 let message = match decode_quorum(packet, direction) {
                     Ok(message) => message,
@@ -552,7 +552,6 @@ impl QuorumNet {
                         return self.closed(peer, generation);
                     }
                 };
-                let _ = buffer.split_to(used);
                 let message = match message {
                     zab::QuorumMessage::Snap { zxid, .. } => {
                         // The database follows the packet on the stream.
@@ -560,10 +559,13 @@ impl QuorumNet {
                         let length = loop {
                             match scan.advance(&buffer) {
                                 Ok(Some(length)) => break length,
-                                Ok(None) => match read.read_buf(&mut buffer).await {
-                                    Ok(0) | Err(_) => return self.closed(peer, generation),
-                                    Ok(_) => {}
-                                },
+                                Ok(None) => {
+                                    crate::connection::make_room(&mut buffer);
+                                    match read.read_buf(&mut buffer).await {
+                                        Ok(0) | Err(_) => return self.closed(peer, generation),
+                                        Ok(_) => {}
+                                    }
+                                }
                                 Err(error) => {
                                     tracing::warn!("Bad snapshot from the leader: {}", error);
                                     return self.closed(peer, generation);
@@ -583,6 +585,7 @@ impl QuorumNet {
                     return;
                 }
             }
+            crate::connection::make_room(&mut buffer);
             match read.read_buf(&mut buffer).await {
                 Ok(0) | Err(_) => return self.closed(peer, generation),
                 Ok(_) => {}

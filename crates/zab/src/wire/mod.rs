@@ -9,4 +9,6 @@ pub use election::{
     encode_election_frame, keep_election_connection, notification_from_wire, notification_to_wire,
     read_election_frame, ConnectionDecision, FrameError,
 };
-pub use quorum::{decode_quorum, encode_quorum, read_packet, write_packet, Direction, WireError};
+pub use quorum::{
+    decode_quorum, encode_quorum, read_packet, take_packet, write_packet, Direction, WireError,
+};

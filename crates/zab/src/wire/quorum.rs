@@ -2,7 +2,7 @@
 
 use crate::message::{QuorumMessage, SessionTouch};
 use crate::zxid::{Txn, Zxid};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use jute::quorum::{packet_type as t, LearnerInfo, QuorumPacket};
 use jute::{Field, JuteError, Reader, Record};
 
@@ -251,16 +251,37 @@ pub fn write_packet(packet: &QuorumPacket) -> Vec<u8> {
 /// needed, else the packet and the bytes it used. Lengths are bounded by what arrived and by
 /// `max_data` (jute.maxbuffer).
 pub fn read_packet(input: &[u8], max_data: usize) -> Result<Option<(QuorumPacket, usize)>, WireError> {
-    if input.len() >= 16 {
-        let length = i32::from_be_bytes(input[12..16].try_into().expect("4 bytes"));
-        if length > 0 && length as usize > max_data {
-            return Err(WireError::Jute(JuteError::InvalidLength(length)));
-        }
-    }
+    check_data_length(input, max_data)?;
     let mut reader = Reader::new(input);
     match QuorumPacket::read(&mut reader) {
         Ok(packet) => Ok(Some((packet, reader.position()))),
         Err(JuteError::Truncated { .. }) => Ok(None),
         Err(error) => Err(WireError::Jute(error)),
     }
+}
+
+/// [`read_packet`] for a stream's receive buffer: takes the packet's bytes off the front of
+/// `buffer`, and a large data field shares them instead of being copied ([`Reader::shared`]).
+pub fn take_packet(buffer: &mut BytesMut, max_data: usize) -> Result<Option<QuorumPacket>, WireError> {
+    check_data_length(buffer, max_data)?;
+    let mut probe = Reader::skipping(buffer);
+    let used = match QuorumPacket::read(&mut probe) {
+        Ok(_) => probe.position(),
+        Err(JuteError::Truncated { .. }) => return Ok(None),
+        Err(error) => return Err(WireError::Jute(error)),
+    };
+    let bytes = buffer.split_to(used).freeze();
+    Ok(Some(QuorumPacket::read(&mut Reader::shared(&bytes))?))
+}
+
+/// Refuses a data length over `max_data` (jute.maxbuffer) as soon as the header has arrived,
+/// before waiting for that many bytes.
+fn check_data_length(input: &[u8], max_data: usize) -> Result<(), WireError> {
+    if input.len() >= 16 {
+        let length = i32::from_be_bytes(input[12..16].try_into().expect("4 bytes"));
+        if length > 0 && length as usize > max_data {
+            return Err(WireError::Jute(JuteError::InvalidLength(length)));
+        }
+    }
+    Ok(())
 }
