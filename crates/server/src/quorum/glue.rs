@@ -14,7 +14,7 @@
 use super::*;
 use crate::quorum::net::{ElectionNet, Frame, QuorumNet};
 use crate::quorum::storage::{Handles, Job};
-use crate::quorum::{DecodedTxn, Input};
+use crate::quorum::Input;
 use std::sync::atomic::Ordering;
 use zab::{Event, Message, Node, QuorumMessage, Ready, ServerState, Sid, Waiting, Zxid};
 
@@ -81,14 +81,7 @@ pub(crate) struct QuorumSide {
     pub(crate) last_election_ms: u64,
     /// Every election's duration: count, sum, min, max (mntr's election_time summary).
     election_times_ms: (u64, u64, u64, u64),
-    /// Txns from the leader as the connection decoded them, oldest first, until they are
-    /// applied ([`Core::apply_committed`]); at most [`DECODED_KEPT`].
-    decoded: VecDeque<DecodedTxn>,
 }
-
-/// How many decoded txns a follower keeps for their apply; one arriving beyond that (a long
-/// DIFF before UPTODATE) is decoded again when it is applied.
-const DECODED_KEPT: usize = 8192;
 
 /// What the four-letter words show of the quorum.
 #[derive(Debug, Clone)]
@@ -136,7 +129,6 @@ impl Core {
             looking_since: clock,
             last_election_ms: 0,
             election_times_ms: (0, 0, 0, 0),
-            decoded: VecDeque::new(),
         }));
         self.zab_ready(ready);
         self.end_of_turn();
@@ -402,12 +394,9 @@ impl Core {
             self.apply(entry);
             return;
         }
-        let (header, body) = match self.take_decoded(&txn) {
-            Some(decoded) => (decoded.header, decoded.body),
-            None => match wal::txnlog::decode_payload(&txn.data) {
-                Ok((header, body, _digest)) => (header, body),
-                Err(reason) => panic!("committed txn {:?} does not decode: {reason}", txn.zxid),
-            },
+        let (header, body, _digest) = match wal::txnlog::decode_payload(&txn.data) {
+            Ok(decoded) => decoded,
+            Err(reason) => panic!("committed txn {:?} does not decode: {reason}", txn.zxid),
         };
         let origin = self.origin_of(&header);
         if let TxnBody::CreateSession(create) = &body {
@@ -417,24 +406,6 @@ impl Core {
             }
         }
         self.apply(InFlight { header, body, origin });
-    }
-
-    /// `txn` as its connection decoded it, if that is still kept. Older ones (proposals never
-    /// committed, from a leader that went away) are dropped on the way. The bytes must be the
-    /// very ones decoded, not merely the same zxid.
-    fn take_decoded(&mut self, txn: &zab::Txn) -> Option<DecodedTxn> {
-        let decoded = &mut self.quorum.as_mut()?.decoded;
-        while decoded.front().is_some_and(|d| d.header.zxid < txn.zxid.0) {
-            decoded.pop_front();
-        }
-        let front = decoded.front()?;
-        let same = front.header.zxid == txn.zxid.0
-            && front.data.len() == txn.data.len()
-            && front.data.as_ptr() == txn.data.as_ptr();
-        if !same {
-            return None;
-        }
-        decoded.pop_front()
     }
 
     fn origin_of(&mut self, header: &TxnHeader) -> Origin {
@@ -476,12 +447,6 @@ impl Core {
                         tracing::info!("Getting a snapshot from leader 0x{:x}", zxid.0)
                     }
                     _ => {}
-                }
-                q.node.step(now, from, message)
-            }
-            Input::Txn { from, message, decoded } => {
-                if q.decoded.len() < DECODED_KEPT {
-                    q.decoded.push_back(decoded);
                 }
                 q.node.step(now, from, message)
             }
@@ -603,7 +568,6 @@ impl Core {
     fn on_state_changed(&mut self, state: ServerState, vote: zab::Vote, election_epoch: i64) {
         let Some(q) = self.quorum.as_mut() else { return };
         q.direct_acks = None;
-        q.decoded.clear();
         match state {
             ServerState::Looking => {
                 tracing::info!("LOOKING (round {})", election_epoch);

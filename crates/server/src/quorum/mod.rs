@@ -30,9 +30,6 @@ use zab::{Message, QuorumMaj, Sid, Txn, Zxid};
 pub enum Input {
     /// A message from a peer.
     Peer { from: Sid, message: Message },
-    /// A PROPOSAL or INFORM from the leader, with its txn as the connection's reader decoded it
-    /// to check it, so that applying it later need not decode it again.
-    Txn { from: Sid, message: Message, decoded: DecodedTxn },
     /// The quorum connection to `peer` ended.
     Closed { peer: Sid },
     /// The persists of every batch up to token `up_to` are durable; `tree` replaces the data
@@ -41,15 +38,6 @@ pub enum Input {
     Durable { up_to: u64, tree: Option<Box<DataTree>>, spent: Vec<storage::Job> },
     /// Time passed (the core ticks the node when its deadline is reached).
     Timer,
-}
-
-/// A txn from the leader as decoded off the wire, and the bytes it was decoded from (which
-/// identify it when it is applied: see [`Core::apply_committed`]).
-#[derive(Debug)]
-pub struct DecodedTxn {
-    pub data: bytes::Bytes,
-    pub header: jute::txn::TxnHeader,
-    pub body: jute::txn::TxnBody,
 }
 
 /// Zab's view of zoo.cfg.

@@ -12,7 +12,7 @@
 //! its database and `BenWasHere`.
 
 use crate::core::CoreMessage;
-use crate::quorum::{snap, DecodedTxn, Input};
+use crate::quorum::{snap, Input};
 use bytes::BytesMut;
 use jute::quorum::{packet_type, InitialMessage, Notification as WireNotification};
 use parking_lot::Mutex;
@@ -51,17 +51,16 @@ async fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
 /// A txn from the leader (PROPOSAL, INFORM) must decode, and under its packet's zxid: it goes
 /// to the log as it came (the storage thread does not decode it) and is applied from there.
 /// Java's learner fails the same way on a txn it cannot deserialize: it drops the connection.
-/// The decoded txn goes to the core with the message, to be applied without decoding it again.
-fn check_txn(message: &zab::QuorumMessage) -> Result<Option<DecodedTxn>, String> {
+fn check_txn(message: &zab::QuorumMessage) -> Result<(), String> {
     let (zab::QuorumMessage::Proposal { txn } | zab::QuorumMessage::Inform { txn }) = message else {
-        return Ok(None);
+        return Ok(());
     };
-    let (header, body, _) = wal::txnlog::decode_payload(&txn.data)
+    let (header, _, _) = wal::txnlog::decode_payload(&txn.data)
         .map_err(|reason| format!("txn 0x{:x} does not decode: {reason}", txn.zxid.0))?;
     if header.zxid != txn.zxid.0 {
         return Err(format!("txn 0x{:x} in a packet for 0x{:x}", header.zxid, txn.zxid.0));
     }
-    Ok(Some(DecodedTxn { data: txn.data.clone(), header, body }))
+    Ok(())
 }
 
 fn deliver(core: &mpsc::UnboundedSender<CoreMessage>, input: Input) -> bool {
@@ -578,17 +577,11 @@ impl QuorumNet {
                     }
                     other => other,
                 };
-                let input = match check_txn(&message) {
-                    Ok(None) => Input::Peer { from: peer, message: Message::Quorum(message) },
-                    Ok(Some(decoded)) => {
-                        Input::Txn { from: peer, message: Message::Quorum(message), decoded }
-                    }
-                    Err(reason) => {
-                        tracing::warn!("Bad txn from {}: {}", peer, reason);
-                        return self.closed(peer, generation);
-                    }
-                };
-                if !deliver(&self.inner.core, input) {
+                if let Err(reason) = check_txn(&message) {
+                    tracing::warn!("Bad txn from {}: {}", peer, reason);
+                    return self.closed(peer, generation);
+                }
+                if !deliver(&self.inner.core, Input::Peer { from: peer, message: Message::Quorum(message) }) {
                     return;
                 }
             }
@@ -722,19 +715,15 @@ mod tests {
         let proposal = |zxid: i64, data: bytes::Bytes| zab::QuorumMessage::Proposal {
             txn: zab::Txn { zxid: zab::Zxid(zxid), data },
         };
-        let decoded = check_txn(&proposal(0x1_0000_0005, data.clone())).unwrap().expect("a txn");
-        assert_eq!(
-            (decoded.header, decoded.body, decoded.data),
-            (header.clone(), body.clone(), data.clone())
-        );
+        assert_eq!(check_txn(&proposal(0x1_0000_0005, data.clone())), Ok(()));
         let inform = zab::QuorumMessage::Inform {
             txn: zab::Txn { zxid: zab::Zxid(0x1_0000_0005), data: data.clone() },
         };
-        assert_eq!(check_txn(&inform).unwrap().expect("a txn").header, header);
+        assert_eq!(check_txn(&inform), Ok(()));
         assert!(check_txn(&proposal(0x1_0000_0006, data.clone())).is_err(), "zxid differs from the header's");
         assert!(check_txn(&proposal(0x1_0000_0005, data.slice(..data.len() - 3))).is_err(), "truncated");
         assert!(check_txn(&proposal(0x1_0000_0005, bytes::Bytes::from_static(b"junk"))).is_err());
-        assert!(check_txn(&zab::QuorumMessage::Commit { zxid: zab::Zxid(7) }).unwrap().is_none());
+        assert_eq!(check_txn(&zab::QuorumMessage::Commit { zxid: zab::Zxid(7) }), Ok(()));
     }
 
     #[tokio::test]
