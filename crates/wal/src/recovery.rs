@@ -14,9 +14,11 @@
 use crate::error::{Result, WalError};
 use crate::files::{list, LOG_PREFIX};
 use crate::snapshot::{read_snapshot, valid_snapshots, ZxidDigest};
-use crate::txnlog::{read_from, truncate_at, TornTail};
+use crate::txnlog::{read_from, truncate_at, LogEntry, TornTail, TxnIterator};
 use datatree::DataTree;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How many snapshots are tried before giving up (Java: 100).
@@ -71,6 +73,10 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
             skipped.push((path.clone(), "does not end with a seal (truncated?)".to_string()));
         }
     }
+    // The logs after the newest snapshot are read while it loads: both come from the disk
+    // (ferrokeeper writes them past the page cache), and the replay that follows waits only
+    // for the tree, not for the reads and checksums.
+    let read_ahead = LogReadAhead::start(log_dir, candidates.first().map_or(0, |(zxid, _)| *zxid) + 1)?;
     let mut loaded = None;
     for (zxid, path) in &candidates {
         tracing::info!("Reading snapshot {}", path.display());
@@ -122,7 +128,13 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
         }
     }
 
-    let mut iterator = read_from(log_dir, snapshot_zxid + 1)?;
+    let mut iterator = if read_ahead.from == snapshot_zxid + 1 {
+        LogSource::Ahead(read_ahead)
+    } else {
+        // An older snapshot loaded: what was read ahead starts too late.
+        read_ahead.stop();
+        LogSource::Here(read_from(log_dir, snapshot_zxid + 1)?)
+    };
     let mut last_zxid = snapshot_zxid;
     let mut replayed = 0u64;
     let mut digest_mismatches = 0u64;
@@ -183,7 +195,7 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
     if digest_mismatches > 0 {
         tracing::warn!("{} logged txns did not match the tree's digest after replay", digest_mismatches);
     }
-    let torn = iterator.torn().to_vec();
+    let torn = iterator.torn();
     for tail in &torn {
         tracing::warn!(
             "Txn log {} ends with a torn entry at offset {} ({}); it was never acknowledged{}",
@@ -240,6 +252,112 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
         digest_mismatches,
         elapsed,
     })
+}
+
+/// Entries handed over at a time, and how many such batches may wait: a bounded lead (a few MB
+/// of decoded txns) however far the replay falls behind.
+const READ_AHEAD_BATCH: usize = 1024;
+const READ_AHEAD_BATCHES: usize = 16;
+
+/// A thread that reads, checks and decodes the log's entries from `from` on, in order.
+struct LogReadAhead {
+    from: i64,
+    batches: Receiver<Result<(Arc<Path>, Vec<LogEntry>)>>,
+    thread: std::thread::JoinHandle<Vec<TornTail>>,
+    current: std::vec::IntoIter<LogEntry>,
+    path: Arc<Path>,
+}
+
+impl LogReadAhead {
+    fn start(log_dir: &Path, from: i64) -> Result<LogReadAhead> {
+        let iterator = read_from(log_dir, from)?;
+        let (sender, batches) = std::sync::mpsc::sync_channel(READ_AHEAD_BATCHES);
+        let thread = std::thread::Builder::new()
+            .name("log-read-ahead".into())
+            .spawn(move || read_ahead(iterator, sender))
+            .map_err(WalError::io("starting a thread for", log_dir))?;
+        Ok(LogReadAhead { from, batches, thread, current: Vec::new().into_iter(), path: Arc::from(log_dir) })
+    }
+
+    /// Stops the thread (at its next batch) and waits for it; returns the torn ends it met.
+    fn stop(self) -> Vec<TornTail> {
+        drop(self.batches);
+        self.thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// The read-ahead thread: stops at the logs' end, at the first error (sent on, after the
+/// entries before it), or when recovery no longer listens. Returns the torn ends it met.
+fn read_ahead(
+    mut iterator: TxnIterator,
+    sender: SyncSender<Result<(Arc<Path>, Vec<LogEntry>)>>,
+) -> Vec<TornTail> {
+    let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
+    let mut batch_path: Option<Arc<Path>> = None;
+    loop {
+        let next = iterator.next_entry();
+        let flush = match &next {
+            Ok(Some((_, path))) => batch_path.as_deref() != Some(*path) || batch.len() == READ_AHEAD_BATCH,
+            _ => true,
+        };
+        if flush && !batch.is_empty() {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(READ_AHEAD_BATCH));
+            let path = batch_path.clone().expect("set with the batch's first entry");
+            if sender.send(Ok((path, full))).is_err() {
+                break;
+            }
+        }
+        match next {
+            Ok(Some((entry, path))) => {
+                if batch_path.as_deref() != Some(path) {
+                    batch_path = Some(Arc::from(path));
+                }
+                batch.push(entry);
+            }
+            Ok(None) => break,
+            Err(error) => {
+                let _ = sender.send(Err(error));
+                break;
+            }
+        }
+    }
+    iterator.torn().to_vec()
+}
+
+/// Where the replay takes its entries from.
+enum LogSource {
+    Ahead(LogReadAhead),
+    Here(TxnIterator),
+}
+
+impl LogSource {
+    fn next_entry(&mut self) -> Result<Option<(LogEntry, &Path)>> {
+        match self {
+            LogSource::Here(iterator) => iterator.next_entry(),
+            LogSource::Ahead(ahead) => loop {
+                if let Some(entry) = ahead.current.next() {
+                    return Ok(Some((entry, &ahead.path)));
+                }
+                match ahead.batches.recv() {
+                    Ok(Ok((path, batch))) => {
+                        ahead.path = path;
+                        ahead.current = batch.into_iter();
+                    }
+                    Ok(Err(error)) => return Err(error),
+                    // The thread is done and has sent everything.
+                    Err(_) => return Ok(None),
+                }
+            },
+        }
+    }
+
+    /// The torn ends met; call after the last entry.
+    fn torn(self) -> Vec<TornTail> {
+        match self {
+            LogSource::Here(iterator) => iterator.torn().to_vec(),
+            LogSource::Ahead(ahead) => ahead.stop(),
+        }
+    }
 }
 
 fn compare_digest(tree: &DataTree, digest: ZxidDigest, zxid: i64) {

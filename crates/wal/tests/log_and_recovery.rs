@@ -433,3 +433,42 @@ fn a_snapshot_written_unbounded_is_the_bounded_writers_file_byte_for_byte() {
         assert_same_tree(&recovered.tree, &tree);
     }
 }
+
+/// Recovery reads the log on a thread of its own, a bounded number of entries ahead of the
+/// replay; a log many times that lead must replay the same, report damage where it is, and
+/// start over from the right place when the newest snapshot does not load.
+#[test]
+fn a_log_far_longer_than_the_read_ahead_replays_whole_and_reports_damage_where_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = log_txns(dir.path(), 40_000, &[10_000, 25_000], &[5_000, 20_000]);
+    let recovered = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
+    assert_eq!(recovered.snapshot.as_ref().unwrap().0, 20_000);
+    assert_eq!(recovered.txns_replayed, 20_000);
+    assert_same_tree(&recovered.tree, &tree);
+
+    // The newest snapshot damaged: the replay starts at the older one's zxid, not where the
+    // read-ahead began.
+    let newest = dir.path().join(format!("snapshot.{:x}", 20_000));
+    let mut bytes = std::fs::read(&newest).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&newest, &bytes).unwrap();
+    let recovered = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap();
+    assert_eq!(recovered.snapshot.as_ref().unwrap().0, 5_000);
+    assert_eq!(recovered.txns_replayed, 35_000);
+    assert_same_tree(&recovered.tree, &tree);
+
+    // A damaged entry deep in the last file: an error naming that file and offset, after
+    // every entry before it was read.
+    let last = dir.path().join(format!("log.{:x}", 25_001));
+    let (entries, _) = scan_log(&last).unwrap();
+    let victim = entries[12_000].offset;
+    let mut bytes = std::fs::read(&last).unwrap();
+    bytes[victim as usize + 30] ^= 0xFF;
+    std::fs::write(&last, &bytes).unwrap();
+    let error = recover(dir.path(), dir.path(), &RecoveryOptions::default()).unwrap_err();
+    assert!(
+        matches!(&error, WalError::Corrupt { path, offset, .. } if *offset == victim && *path == last),
+        "{error}"
+    );
+}
