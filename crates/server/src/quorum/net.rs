@@ -675,8 +675,6 @@ struct Segments {
     /// Small frames, copied one after another (kept between writes for its capacity).
     staging: Vec<u8>,
     bytes: usize,
-    /// Bytes of `queued[0]` already written.
-    written: usize,
 }
 
 enum Segment {
@@ -723,12 +721,13 @@ impl Segments {
     /// Writes every queued byte, in order, and empties the queue.
     async fn write_all(&mut self, write: &mut tokio::net::tcp::OwnedWriteHalf) -> std::io::Result<()> {
         let mut done = 0; // whole segments written
+        let mut written = 0; // bytes of the next segment written
         while done < self.queued.len() {
             let mut slices = [std::io::IoSlice::new(&[]); Self::MAX_SEGMENTS];
             let pending = &self.queued[done..];
             for (slot, (i, segment)) in slices.iter_mut().zip(pending.iter().enumerate()) {
                 let bytes = self.bytes_of(segment);
-                *slot = std::io::IoSlice::new(if i == 0 { &bytes[self.written..] } else { bytes });
+                *slot = std::io::IoSlice::new(if i == 0 { &bytes[written..] } else { bytes });
             }
             let count = pending.len().min(Self::MAX_SEGMENTS);
             let mut n = if count == 1 {
@@ -740,13 +739,13 @@ impl Segments {
                 return Err(std::io::ErrorKind::WriteZero.into());
             }
             while n > 0 {
-                let left = self.bytes_of(&self.queued[done]).len() - self.written;
+                let left = self.bytes_of(&self.queued[done]).len() - written;
                 if n >= left {
                     n -= left;
                     done += 1;
-                    self.written = 0;
+                    written = 0;
                 } else {
-                    self.written += n;
+                    written += n;
                     n = 0;
                 }
             }
@@ -754,7 +753,6 @@ impl Segments {
         self.queued.clear();
         self.staging.clear();
         self.bytes = 0;
-        self.written = 0;
         Ok(())
     }
 }
