@@ -35,8 +35,9 @@ pub struct NodeHead {
 }
 
 /// The allocation's fixed part: the fields every node sets, and which of the others follow
-/// at the start of the slice (`extras`, one bit per [`Extra`], in that order), then the path,
-/// then the data.
+/// the path (`extras`, one bit per [`Extra`], in that order), then the data. The path comes
+/// first in the slice, at a fixed offset: the tree's map compares paths many times per lookup,
+/// and finding it behind the extras was part of each compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Packed {
     czxid: i64,
@@ -151,10 +152,10 @@ impl Node {
         // time.
         node.with_arc_mut(|arc| match triomphe::Arc::get_mut(arc) {
             Some(unique) => {
-                let (extra_part, rest) = unique.slice_mut().split_at_mut(extras_len);
-                let (path_bytes, data_bytes) = rest.split_at_mut(path.len());
-                extra_part.copy_from_slice(&extra_bytes[..extras_len]);
+                let (path_bytes, rest) = unique.slice_mut().split_at_mut(path.len());
+                let (extra_part, data_bytes) = rest.split_at_mut(extras_len);
                 path_bytes.copy_from_slice(path.as_bytes());
+                extra_part.copy_from_slice(&extra_bytes[..extras_len]);
                 data_bytes.copy_from_slice(data);
             }
             None => unreachable!("a node just allocated is shared"),
@@ -170,10 +171,16 @@ impl Node {
         extras_len(self.packed().extras)
     }
 
+    /// The stored extras, after the path.
+    fn extras(&self) -> &[u8] {
+        let start = self.packed().path_len();
+        &self.0.slice[start..start + self.extras_len()]
+    }
+
     /// The node's head: its ACL id, persisted stat and child count.
     pub fn head(&self) -> NodeHead {
         let packed = self.packed();
-        let mut stored = &self.0.slice[..self.extras_len()];
+        let mut stored = self.extras();
         let mut field = |extra: Extra, default: i64| -> i64 {
             if packed.extras & extra.bit() == 0 {
                 return default;
@@ -226,7 +233,7 @@ impl Node {
         }
         // The longs stored before it; no int comes before a long.
         let at = extras_len(extras & (Extra::AclId.bit() - 1));
-        match self.0.slice[at..at + 8] {
+        match self.extras()[at..at + 8] {
             [a, b, c, d, e, f, g, h] => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
             _ => unreachable!("eight bytes"),
         }
@@ -256,8 +263,7 @@ impl Node {
 
     /// The node's full path (`/` for the root).
     pub fn path(&self) -> &str {
-        let start = self.extras_len();
-        let bytes = &self.0.slice[start..start + self.packed().path_len()];
+        let bytes = &self.0.slice[..self.packed().path_len()];
         // Only ever built from a `&str` (from_parts), and the slice is never written after.
         unsafe { std::str::from_utf8_unchecked(bytes) }
     }
@@ -269,7 +275,7 @@ impl Node {
 
     /// The bytes after the path (empty when null).
     fn data_slice(&self) -> &[u8] {
-        &self.0.slice[self.extras_len() + self.packed().path_len()..]
+        &self.0.slice[self.packed().path_len() + self.extras_len()..]
     }
 
     /// This node with `data` in place of its own (a new allocation: the length is fixed); the
@@ -297,7 +303,8 @@ impl Node {
                 packed.ctime = head.stat.ctime;
                 packed.child_count = head.child_count;
                 packed.acl_id = i32::try_from(head.acl_id).unwrap_or(0);
-                unique.slice_mut()[..extras_len].copy_from_slice(&extra_bytes[..extras_len]);
+                let start = packed.path_len();
+                unique.slice_mut()[start..start + extras_len].copy_from_slice(&extra_bytes[..extras_len]);
             }
             None => unreachable!("a node checked unique is shared"),
         });
