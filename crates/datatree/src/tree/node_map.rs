@@ -72,7 +72,7 @@ impl Ord for PathKey {
 /// them through `memcmp` cost a library call each, and the calls were the map's largest
 /// share of a write's apply.
 #[inline]
-pub(crate) fn compare_paths(mut a: &[u8], mut b: &[u8]) -> Ordering {
+fn compare_paths(mut a: &[u8], mut b: &[u8]) -> Ordering {
     while let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
         if x != y {
             return u64::from_be_bytes(*x).cmp(&u64::from_be_bytes(*y));
