@@ -141,6 +141,31 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Runs `read` over the next `length` bytes as if they were all the input, and fails unless
+    /// it consumed them all: a record nested in a buffer field (a multi's sub-txns), read in
+    /// place with this reader's way of handing out buffers rather than from a copy.
+    pub fn read_within<T>(
+        &mut self,
+        length: usize,
+        read: impl FnOnce(&mut Reader<'a>) -> Result<T, JuteError>,
+    ) -> Result<T, JuteError> {
+        if length > self.remaining() {
+            return Err(JuteError::Truncated { needed: length, remaining: self.remaining() });
+        }
+        let end = self.position + length;
+        let whole = self.input;
+        // Only the end moves: positions stay those of the whole input, which a shared buffer's
+        // slices are taken by.
+        self.input = &whole[..end];
+        let result = read(self);
+        self.input = whole;
+        let value = result?;
+        match end - self.position {
+            0 => Ok(value),
+            extra => Err(JuteError::TrailingBytes(extra)),
+        }
+    }
+
     /// Fails unless the whole input was consumed.
     pub fn finish(&self) -> Result<(), JuteError> {
         match self.remaining() {

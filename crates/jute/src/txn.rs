@@ -157,19 +157,23 @@ impl TxnBody {
             }
             op::ERROR => TxnBody::Error(Field::read(reader)?),
             op::MULTI => {
-                let multi = MultiTxn::read(reader)?;
-                let mut txns = Vec::with_capacity(multi.txns.len());
-                for sub in &multi.txns {
+                // A MultiTxn (vector of Txn {type, buffer}) read in place: each sub-txn straight
+                // from its buffer's bytes, with no copy of the buffer first.
+                let count = reader.read_length(Txn::MIN_SIZE)?.unwrap_or(0);
+                let mut txns = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let sub_type = reader.read_i32()?;
                     // Java only accepts single-operation txns inside a multi (DataTree.processTxn).
                     // Refusing a nested multi also bounds the recursion: ~12 bytes per nesting
                     // level would otherwise overflow the stack well within jute.maxbuffer.
-                    if sub.r#type == op::MULTI {
+                    if sub_type == op::MULTI {
                         return Err(JuteError::InvalidValue {
                             what: "txn type inside a multi",
                             value: op::MULTI.into(),
                         });
                     }
-                    txns.push(TxnBody::decode(sub.r#type, &sub.data)?);
+                    let length = reader.read_length(1)?.unwrap_or(0);
+                    txns.push(reader.read_within(length, |sub| TxnBody::read_typed(sub_type, sub))?);
                 }
                 TxnBody::Multi(txns)
             }

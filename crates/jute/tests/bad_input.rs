@@ -357,6 +357,26 @@ fn nested_multi_txns_are_refused_without_recursing() {
     assert_eq!(TxnBody::decode(op::MULTI, &nested_multi(0)).unwrap(), TxnBody::Multi(vec![]));
 }
 
+/// A sub-txn must fill its buffer exactly: one cut short or followed by stray bytes inside its
+/// buffer fails the whole multi, as a lone txn with the same bytes would.
+#[test]
+fn a_multi_sub_txn_that_does_not_fill_its_buffer_is_refused() {
+    let check = CheckVersionTxn { path: "/a".into(), version: 1 }.encode();
+    let multi_of =
+        |data: Vec<u8>| MultiTxn { txns: vec![Txn { r#type: op::CHECK, data: Bytes::from(data) }] }.encode();
+    let whole = multi_of(check.clone());
+    assert!(matches!(TxnBody::decode(op::MULTI, &whole), Ok(TxnBody::Multi(subs)) if subs.len() == 1));
+    let short = multi_of(check[..check.len() - 1].to_vec());
+    assert!(matches!(TxnBody::decode(op::MULTI, &short), Err(JuteError::Truncated { .. })));
+    let mut long = check.clone();
+    long.extend_from_slice(&[0, 0, 0]);
+    assert_eq!(TxnBody::decode(op::MULTI, &multi_of(long)), Err(JuteError::TrailingBytes(3)));
+    // A buffer length past the end of the multi.
+    let mut cut = whole.clone();
+    cut.truncate(cut.len() - 2);
+    assert!(matches!(TxnBody::decode(op::MULTI, &cut), Err(JuteError::Truncated { .. })));
+}
+
 // ---- invalid values ----
 
 #[test]

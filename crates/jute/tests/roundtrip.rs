@@ -436,6 +436,42 @@ fn every_record_type_is_covered() {
     assert!(count >= 76, "found only {count} record structs");
 }
 
+/// A multi's sub-txns are read in place: with a shared reader a large value inside one is a
+/// slice of the log entry or proposal like a lone setData's, and a small one is copied.
+#[test]
+fn a_multi_read_by_a_shared_reader_slices_its_large_sub_values() {
+    let set = |size: usize| {
+        TxnBody::SetData(SetDataTxn {
+            path: "/a".into(),
+            data: Some(Bytes::from(vec![7u8; size])),
+            version: 2,
+        })
+    };
+    let multi = TxnBody::Multi(vec![
+        set(SHARE_FROM - 1),
+        TxnBody::Check(CheckVersionTxn { path: "/b".into(), version: 1 }),
+        set(4096),
+    ]);
+    let mut entry = multi.encode();
+    entry.extend_from_slice(&TRAILER);
+    let entry = Bytes::from(entry);
+    let mut reader = Reader::shared(&entry);
+    let decoded = TxnBody::read_typed(op::MULTI, &mut reader).expect("decodes");
+    assert_eq!(decoded, multi);
+    assert_eq!(reader.remaining(), TRAILER.len());
+    let TxnBody::Multi(subs) = decoded else { unreachable!() };
+    let sliced: Vec<bool> = subs
+        .iter()
+        .filter_map(|sub| match sub {
+            TxnBody::SetData(txn) => {
+                txn.data.as_ref().map(|data| entry.as_ptr_range().contains(&data.as_ptr()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sliced, [false, true]);
+}
+
 /// A shared reader slices a value of [`SHARE_FROM`] bytes or more out of its input, copies a
 /// shorter one, and decodes the same request either way; a skipping reader ends where the record
 /// ends and hands out no bytes.
