@@ -19,6 +19,9 @@ pub const TXN_LOG_MAGIC: i32 = 0x5A4B_4C47;
 /// "ZKSN": the snapshot magic.
 pub const SNAPSHOT_MAGIC: i32 = 0x5A4B_534E;
 
+/// The path that ends a snapshot's node list.
+pub const END_OF_NODES: &str = "/";
+
 /// One entry of a serialized data tree's node list (Java's `DataTree.serializeNode`), as a
 /// snapshot file and the database a leader streams after SNAP both hold it, borrowed from the
 /// input: `ustring path; buffer data; long aclId; StatPersisted stat`. The list ends with the
@@ -35,7 +38,7 @@ impl<'a> SnapshotNode<'a> {
     /// The next entry; `None` at the `/` that ends the list.
     pub fn read(reader: &mut Reader<'a>) -> Result<Option<SnapshotNode<'a>>, JuteError> {
         let path = reader.read_str()?;
-        if path == "/" {
+        if path == END_OF_NODES {
             return Ok(None);
         }
         let data = match reader.read_length(1)? {
@@ -45,6 +48,12 @@ impl<'a> SnapshotNode<'a> {
         let acl_id = reader.read_i64()?;
         let stat = StatPersisted::read(reader)?;
         Ok(Some(SnapshotNode { path, data, acl_id, stat }))
+    }
+
+    /// Appends the path "/" that ends the list (and ends each seal after it) to `out`.
+    pub fn write_end(out: &mut Vec<u8>) {
+        write_length(out, END_OF_NODES.len());
+        out.extend_from_slice(END_OF_NODES.as_bytes());
     }
 
     /// Appends the entry to `out`.

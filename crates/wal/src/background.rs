@@ -81,45 +81,72 @@ pub const PACE_BYTES: u64 = 512 << 10;
 /// Chunks written ahead of the rate when the writer fell behind (CPU starved).
 const BURST_CHUNKS: u32 = 4;
 
-#[repr(C, align(4096))]
-#[derive(Clone, Copy)]
-struct Block([u8; ALIGN]);
+/// Room kept past a chunk in the staging buffer, so that the record that crosses a chunk's end
+/// is serialized in place without the vector growing (a larger one makes it grow once).
+const STAGING_SLACK: usize = 64 << 10;
 
-/// An `ALIGN`-aligned staging buffer for direct writes.
-struct Aligned {
-    blocks: Vec<Block>,
+/// The bytes staged for the next writes: a plain vector that records are serialized onto,
+/// whose bytes from `pad` on start at an [`ALIGN`] boundary, as a direct write wants them. No
+/// record is serialized into a scratch buffer and copied here.
+struct Staging {
+    bytes: Vec<u8>,
+    /// Bytes in front of the staged ones: they only align them.
+    pad: usize,
 }
 
-impl Aligned {
-    fn new(bytes: usize) -> Aligned {
-        Aligned { blocks: vec![Block([0; ALIGN]); bytes.div_ceil(ALIGN)] }
+impl Staging {
+    fn new(chunk_bytes: usize) -> Staging {
+        let mut staging = Staging { bytes: Vec::new(), pad: 0 };
+        staging.make_room(chunk_bytes);
+        staging
     }
 
-    /// Makes room for at least `bytes` (never shrinks).
-    fn grow_to(&mut self, bytes: usize) {
-        let blocks = bytes.div_ceil(ALIGN);
-        if blocks > self.blocks.len() {
-            self.blocks.resize(blocks, Block([0; ALIGN]));
+    /// Makes room for a chunk of `chunk_bytes` and the slack past it without the vector growing.
+    fn make_room(&mut self, chunk_bytes: usize) {
+        let wanted = ALIGN + chunk_bytes + STAGING_SLACK;
+        if self.bytes.capacity() < wanted {
+            self.bytes.reserve_exact(wanted - self.bytes.len());
+            self.realign();
         }
     }
 
-    /// Bytes it holds: a whole number of blocks.
-    #[cfg(test)]
+    /// Moves the staged bytes to the aligned place after the vector grew (and moved).
+    fn realign(&mut self) {
+        // Growing to make the pad longer may move the vector once more: then again.
+        loop {
+            let pad = self.bytes.as_ptr().align_offset(ALIGN);
+            if pad == self.pad {
+                return;
+            }
+            let staged = self.bytes.len() - self.pad;
+            if pad > self.pad {
+                self.bytes.resize(pad + staged, 0);
+                if self.bytes.as_ptr().align_offset(ALIGN) != pad {
+                    self.bytes.truncate(self.pad + staged);
+                    continue;
+                }
+                self.bytes.copy_within(self.pad..self.pad + staged, pad);
+            } else {
+                self.bytes.copy_within(self.pad.., pad);
+                self.bytes.truncate(pad + staged);
+            }
+            self.pad = pad;
+        }
+    }
+
+    /// The staged bytes, the first at an `ALIGN` boundary.
+    fn staged(&self) -> &[u8] {
+        &self.bytes[self.pad..]
+    }
+
     fn len(&self) -> usize {
-        self.blocks.len() * ALIGN
+        self.bytes.len() - self.pad
     }
 
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `Block` is `ALIGN` plain bytes (repr(C), no padding); the slice covers exactly
-        // the vector's initialized elements and borrows it.
-        unsafe { std::slice::from_raw_parts(self.blocks.as_ptr().cast::<u8>(), self.blocks.len() * ALIGN) }
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `bytes`, borrowed mutably.
-        unsafe {
-            std::slice::from_raw_parts_mut(self.blocks.as_mut_ptr().cast::<u8>(), self.blocks.len() * ALIGN)
-        }
+    /// Drops the first `count` staged bytes (written), keeping the rest aligned.
+    fn consume(&mut self, count: usize) {
+        self.bytes.copy_within(self.pad + count.., self.pad);
+        self.bytes.truncate(self.bytes.len() - count);
     }
 }
 
@@ -200,21 +227,19 @@ impl Rate {
 }
 
 /// A snapshot file written front to back, at a bounded rate and without page-cache bursts.
-/// Writes are staged in a chunk-sized buffer in every mode (the serializer hands over a
-/// node at a time, so no `BufWriter` is needed, nor its extra copy of the whole snapshot).
+/// Records are serialized straight into its staging buffer in every mode
+/// ([`SnapshotFile::append`]), so no `BufWriter` is needed, nor a copy of each record.
 /// Call [`SnapshotFile::finish`] (not just drop it) to write the tail and get the file back.
 pub struct SnapshotFile {
     file: File,
     mode: Mode,
-    chunk: Aligned,
-    /// Bytes staged in `chunk`.
-    filled: usize,
+    staging: Staging,
     /// Bytes accepted so far: the file's final length.
     written: u64,
     /// Bytes handed to the kernel (in direct mode, whole chunks but for a padded tail).
     flushed: u64,
     rate: Option<Rate>,
-    /// Bytes a chunk holds now: `chunk`'s length, or less while a [`ChunkSizer`] keeps it small.
+    /// Bytes a chunk holds now (a [`ChunkSizer`] may change it between chunks).
     chunk_bytes: usize,
     /// Set for durable direct writes (a snapshot written while serving).
     sizer: Option<ChunkSizer>,
@@ -269,8 +294,7 @@ impl SnapshotFile {
         SnapshotFile {
             file,
             mode,
-            chunk: Aligned::new(chunk_bytes),
-            filled: 0,
+            staging: Staging::new(chunk_bytes),
             written: 0,
             flushed: 0,
             rate,
@@ -279,16 +303,38 @@ impl SnapshotFile {
         }
     }
 
-    /// Writes what is still staged and returns the file, exactly [`Write`]n bytes long.
+    /// Appends what `write` appends to the vector it is handed (which holds the bytes staged so
+    /// far: `write` must only append), then writes out every whole chunk staged.
+    pub fn append(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> std::io::Result<()> {
+        let before = self.staging.bytes.len();
+        write(&mut self.staging.bytes);
+        debug_assert!(self.staging.bytes.len() >= before, "a snapshot record took staged bytes away");
+        self.written += (self.staging.bytes.len() - before) as u64;
+        self.staging.realign();
+        let mut from = 0;
+        while self.staging.len() - from >= self.chunk_bytes {
+            let chunk = self.chunk_bytes;
+            self.write_staged(from, chunk)?;
+            from += chunk;
+        }
+        if from > 0 {
+            self.staging.consume(from);
+            self.staging.make_room(self.chunk_bytes);
+        }
+        Ok(())
+    }
+
+    /// Writes what is still staged and returns the file, exactly as long as what was appended.
     pub fn finish(mut self) -> std::io::Result<File> {
-        if self.filled > 0 {
+        let mut tail = self.staging.len();
+        if tail > 0 {
             if matches!(self.mode, Mode::Direct) {
                 // The tail goes out padded to the block size, then the file is cut back.
-                let padded = self.filled.next_multiple_of(ALIGN);
-                self.chunk.bytes_mut()[self.filled..padded].fill(0);
-                self.filled = padded;
+                tail = tail.next_multiple_of(ALIGN);
+                self.staging.bytes.resize(self.staging.pad + tail, 0);
+                self.staging.realign();
             }
-            self.write_staged()?;
+            self.write_staged(0, tail)?;
         }
         if self.flushed != self.written {
             self.file.set_len(self.written)?;
@@ -296,17 +342,16 @@ impl SnapshotFile {
         Ok(self.file)
     }
 
-    /// Hands the staged bytes to the kernel, then keeps the rate and the pacing. A direct
-    /// write the file system refuses (block size above ALIGN) turns the rest of the file into
-    /// buffered writes.
-    fn write_staged(&mut self) -> std::io::Result<()> {
-        let staged = &self.chunk.bytes()[..self.filled];
+    /// Hands `len` staged bytes from `from` on to the kernel, then keeps the rate and the
+    /// pacing. A direct write the file system refuses (block size above ALIGN) turns the rest
+    /// of the file into buffered writes.
+    fn write_staged(&mut self, from: usize, len: usize) -> std::io::Result<()> {
+        let staged = &self.staging.staged()[from..from + len];
         let started = Instant::now();
         match write_all_at(&self.file, staged, self.flushed) {
             Ok(()) => {
                 if let (Some(sizer), Mode::Direct) = (&mut self.sizer, &self.mode) {
-                    self.chunk_bytes = sizer.after_write(self.filled, started.elapsed());
-                    self.chunk.grow_to(self.chunk_bytes);
+                    self.chunk_bytes = sizer.after_write(len, started.elapsed());
                 }
             }
             Err(error)
@@ -321,10 +366,9 @@ impl SnapshotFile {
             }
             Err(error) => return Err(error),
         }
-        self.flushed += self.filled as u64;
-        let bytes = std::mem::take(&mut self.filled) as u64;
+        self.flushed += len as u64;
         if let Some(rate) = &mut self.rate {
-            rate.take(bytes);
+            rate.take(len as u64);
         }
         self.pace();
         Ok(())
@@ -348,15 +392,8 @@ impl SnapshotFile {
 
 impl Write for SnapshotFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let chunk_bytes = self.chunk_bytes;
-        let n = buf.len().min(chunk_bytes - self.filled);
-        self.chunk.bytes_mut()[self.filled..self.filled + n].copy_from_slice(&buf[..n]);
-        self.filled += n;
-        self.written += n as u64;
-        if self.filled == chunk_bytes {
-            self.write_staged()?;
-        }
-        Ok(n)
+        self.append(|bytes| bytes.extend_from_slice(buf))?;
+        Ok(buf.len())
     }
 
     /// Nothing to do: a staged partial chunk can only be written by [`SnapshotFile::finish`].
@@ -524,6 +561,27 @@ mod tests {
         assert!(plain == expected);
     }
 
+    /// Records larger than the staging buffer's slack make it grow and move: the staged bytes
+    /// must stay aligned for direct writes (a misaligned one would be refused, and the file
+    /// would quietly go through the page cache instead).
+    #[test]
+    fn appended_records_stay_aligned_for_direct_writes_as_the_buffer_grows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let mut out = SnapshotFile::create_with_rate(&path, 0).expect("create");
+        let direct = matches!(out.mode, Mode::Direct);
+        let pieces = pieces();
+        for (i, piece) in pieces.iter().enumerate() {
+            out.append(|bytes| bytes.extend_from_slice(piece)).expect("append");
+            assert_eq!(out.staging.staged().as_ptr().align_offset(ALIGN), 0, "piece {i}");
+            assert!(out.staging.len() < out.chunk_bytes, "piece {i}: a whole chunk was left staged");
+        }
+        // A file system without O_DIRECT (tmpfs before Linux 6.6) starts and stays buffered.
+        assert_eq!(matches!(out.mode, Mode::Direct), direct);
+        out.finish().expect("finish").sync_all().expect("fsync");
+        assert!(std::fs::read(&path).expect("read") == pieces.concat());
+    }
+
     #[test]
     fn a_snapshot_written_while_serving_holds_exactly_what_was_written() {
         let pieces = pieces();
@@ -547,7 +605,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let serving = SnapshotFile::create(&dir.path().join("serving")).expect("create");
         let unshared = SnapshotFile::create_with_rate(&dir.path().join("unshared"), 0).expect("create");
-        assert_eq!((serving.chunk.len(), unshared.chunk.len()), (CHUNK_BYTES, UNSHARED_CHUNK_BYTES));
+        assert_eq!((serving.chunk_bytes, unshared.chunk_bytes), (CHUNK_BYTES, UNSHARED_CHUNK_BYTES));
         // A file system without O_DIRECT (tmpfs before Linux 6.6) leaves nothing to check.
         if let (Some(serving), Some(unshared)) = (direct_flags(&serving), direct_flags(&unshared)) {
             assert_eq!(serving & libc::O_DSYNC, libc::O_DSYNC, "flags {serving:#o}");
@@ -642,9 +700,9 @@ mod tests {
         out.sizer = None;
         for (i, piece) in pieces.iter().enumerate() {
             let size = sizes[(i / 700) % sizes.len()];
-            if size > out.filled {
+            if size > out.staging.len() {
                 out.chunk_bytes = size;
-                out.chunk.grow_to(size);
+                out.staging.make_room(size);
             }
             out.write_all(piece).expect("write");
         }

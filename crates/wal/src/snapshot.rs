@@ -28,28 +28,37 @@ use datatree::DataTree;
 use jute::persistence::{FileHeader, SnapshotNode, SNAPSHOT_MAGIC};
 use jute::records::Acl;
 use jute::{Field, Reader};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub const SNAPSHOT_VERSION: i32 = 2;
 
-/// A writer that keeps the Adler-32 of everything written through it.
-struct CheckedWriter<W: Write> {
-    inner: W,
+/// A snapshot file that keeps the Adler-32 of everything appended to it.
+struct CheckedFile {
+    file: SnapshotFile,
     adler: Adler32,
     written: u64,
 }
 
-impl<W: Write> Write for CheckedWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.adler.update(&buf[..n]);
-        self.written += n as u64;
-        Ok(n)
+impl CheckedFile {
+    /// Appends what `write` appends to the vector it is handed (see [`SnapshotFile::append`]).
+    fn append(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> std::io::Result<()> {
+        let (adler, written) = (&mut self.adler, &mut self.written);
+        self.file.append(|bytes| {
+            let start = bytes.len();
+            write(bytes);
+            adler.update(&bytes[start..]);
+            *written += (bytes.len() - start) as u64;
+        })
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+
+    /// The checksum of everything so far, then the ustring "/" (Java's seal).
+    fn seal(&mut self) -> std::io::Result<()> {
+        let sum = i64::from(self.adler.value());
+        self.append(|out| {
+            sum.write(out);
+            SnapshotNode::write_end(out);
+        })
     }
 }
 
@@ -119,48 +128,45 @@ fn write_snapshot_here(
         std::fs::File::create(&temp).map(SnapshotFile::plain)
     }
     .map_err(WalError::io("creating", &temp))?;
-    let mut out = CheckedWriter { inner: file, adler: Adler32::new(), written: 0 };
+    let mut out = CheckedFile { file, adler: Adler32::new(), written: 0 };
     let io = WalError::io("writing", &temp);
     let mut nodes = 0usize;
     let result = (|| -> std::io::Result<()> {
-        let mut scratch = Vec::with_capacity(4096);
-        FileHeader { magic: SNAPSHOT_MAGIC, version: SNAPSHOT_VERSION, dbid: -1 }.write(&mut scratch);
-        (view.sessions().len() as i32).write(&mut scratch);
-        for &(id, timeout) in view.sessions() {
-            id.write(&mut scratch);
-            timeout.write(&mut scratch);
-        }
-        (view.acl_entries().len() as i32).write(&mut scratch);
-        for (id, list) in view.acl_entries() {
-            id.write(&mut scratch);
-            list.write(&mut scratch);
-        }
-        out.write_all(&scratch)?;
+        out.append(|out| {
+            FileHeader { magic: SNAPSHOT_MAGIC, version: SNAPSHOT_VERSION, dbid: -1 }.write(out);
+            (view.sessions().len() as i32).write(out);
+            for &(id, timeout) in view.sessions() {
+                id.write(out);
+                timeout.write(out);
+            }
+            (view.acl_entries().len() as i32).write(out);
+            for (id, list) in view.acl_entries() {
+                id.write(out);
+                list.write(out);
+            }
+        })?;
         for (path, node) in view.nodes_parent_first() {
-            scratch.clear();
             let head = node.head();
-            SnapshotNode { path, data: node.data(), acl_id: head.acl_id, stat: head.stat }
-                .write(&mut scratch);
-            out.write_all(&scratch)?;
+            out.append(|out| {
+                SnapshotNode { path, data: node.data(), acl_id: head.acl_id, stat: head.stat }.write(out)
+            })?;
             nodes += 1;
         }
-        scratch.clear();
-        "/".to_string().write(&mut scratch);
-        out.write_all(&scratch)?;
-        seal(&mut out)?;
+        out.append(SnapshotNode::write_end)?;
+        out.seal()?;
         if digest_enabled {
-            scratch.clear();
-            zxid.write(&mut scratch);
-            DIGEST_VERSION.write(&mut scratch);
-            view.digest().write(&mut scratch);
-            out.write_all(&scratch)?;
-            seal(&mut out)?;
+            out.append(|out| {
+                zxid.write(out);
+                DIGEST_VERSION.write(out);
+                view.digest().write(out);
+            })?;
+            out.seal()?;
         }
-        out.flush()
+        Ok(())
     })();
     let bytes = out.written;
     let finished = result.map_err(io).and_then(|()| {
-        let file = out.inner.finish().map_err(WalError::io("writing", &temp))?;
+        let file = out.file.finish().map_err(WalError::io("writing", &temp))?;
         if fsync {
             file.sync_all().map_err(WalError::io("fsyncing", &temp))?;
         }
@@ -176,13 +182,6 @@ fn write_snapshot_here(
         sync_dir(dir)?;
     }
     Ok(SnapshotWritten { path, zxid, bytes, nodes, elapsed: started.elapsed() })
-}
-
-fn seal<W: Write>(out: &mut CheckedWriter<W>) -> std::io::Result<()> {
-    let mut scratch = Vec::with_capacity(13);
-    i64::from(out.adler.value()).write(&mut scratch);
-    "/".to_string().write(&mut scratch);
-    out.write_all(&scratch)
 }
 
 /// The digest trailer of a snapshot.

@@ -44,7 +44,7 @@ pub fn serialize_view(view: &SnapshotView) -> Vec<u8> {
         let head = node.head();
         SnapshotNode { path, data: node.data(), acl_id: head.acl_id, stat: head.stat }.write(&mut out);
     }
-    "/".to_string().write(&mut out);
+    SnapshotNode::write_end(&mut out);
     SIGNATURE.to_string().write(&mut out);
     out
 }
