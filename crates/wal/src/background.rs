@@ -324,6 +324,11 @@ impl SnapshotFile {
         Ok(())
     }
 
+    /// Bytes appended so far: the file's length once finished.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
     /// Writes what is still staged and returns the file, exactly as long as what was appended.
     pub fn finish(mut self) -> std::io::Result<File> {
         let mut tail = self.staging.len();

@@ -37,27 +37,25 @@ pub const SNAPSHOT_VERSION: i32 = 2;
 struct CheckedFile {
     file: SnapshotFile,
     adler: Adler32,
-    written: u64,
 }
 
 impl CheckedFile {
     /// Appends what `write` appends to the vector it is handed (see [`SnapshotFile::append`]).
     fn append(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> std::io::Result<()> {
-        let (adler, written) = (&mut self.adler, &mut self.written);
+        let adler = &mut self.adler;
         self.file.append(|bytes| {
             let start = bytes.len();
             write(bytes);
             adler.update(&bytes[start..]);
-            *written += (bytes.len() - start) as u64;
         })
     }
 
     /// The checksum of everything so far, then the ustring "/" (Java's seal).
     fn seal(&mut self) -> std::io::Result<()> {
         let sum = i64::from(self.adler.value());
-        self.append(|out| {
-            sum.write(out);
-            SnapshotNode::write_end(out);
+        self.append(|bytes| {
+            sum.write(bytes);
+            SnapshotNode::write_end(bytes);
         })
     }
 }
@@ -128,43 +126,43 @@ fn write_snapshot_here(
         std::fs::File::create(&temp).map(SnapshotFile::plain)
     }
     .map_err(WalError::io("creating", &temp))?;
-    let mut out = CheckedFile { file, adler: Adler32::new(), written: 0 };
+    let mut out = CheckedFile { file, adler: Adler32::new() };
     let io = WalError::io("writing", &temp);
     let mut nodes = 0usize;
     let result = (|| -> std::io::Result<()> {
-        out.append(|out| {
-            FileHeader { magic: SNAPSHOT_MAGIC, version: SNAPSHOT_VERSION, dbid: -1 }.write(out);
-            (view.sessions().len() as i32).write(out);
+        out.append(|bytes| {
+            FileHeader { magic: SNAPSHOT_MAGIC, version: SNAPSHOT_VERSION, dbid: -1 }.write(bytes);
+            (view.sessions().len() as i32).write(bytes);
             for &(id, timeout) in view.sessions() {
-                id.write(out);
-                timeout.write(out);
+                id.write(bytes);
+                timeout.write(bytes);
             }
-            (view.acl_entries().len() as i32).write(out);
+            (view.acl_entries().len() as i32).write(bytes);
             for (id, list) in view.acl_entries() {
-                id.write(out);
-                list.write(out);
+                id.write(bytes);
+                list.write(bytes);
             }
         })?;
         for (path, node) in view.nodes_parent_first() {
             let head = node.head();
-            out.append(|out| {
-                SnapshotNode { path, data: node.data(), acl_id: head.acl_id, stat: head.stat }.write(out)
+            out.append(|bytes| {
+                SnapshotNode { path, data: node.data(), acl_id: head.acl_id, stat: head.stat }.write(bytes)
             })?;
             nodes += 1;
         }
         out.append(SnapshotNode::write_end)?;
         out.seal()?;
         if digest_enabled {
-            out.append(|out| {
-                zxid.write(out);
-                DIGEST_VERSION.write(out);
-                view.digest().write(out);
+            out.append(|bytes| {
+                zxid.write(bytes);
+                DIGEST_VERSION.write(bytes);
+                view.digest().write(bytes);
             })?;
             out.seal()?;
         }
         Ok(())
     })();
-    let bytes = out.written;
+    let bytes = out.file.written();
     let finished = result.map_err(io).and_then(|()| {
         let file = out.file.finish().map_err(WalError::io("writing", &temp))?;
         if fsync {
