@@ -410,6 +410,29 @@ def sync_summary(latencies_us: List[int]) -> dict:
                 max_ms=ordered[-1] / 1000, stalls=sum(1 for us in ordered if us > DISK_STALL_MS * 1000))
 
 
+def cpu_times() -> List[int]:
+    """The machine's CPU time so far by kind (/proc/stat's "cpu" line, in ticks: user, nice,
+    system, idle, iowait, irq, softirq, steal, ...); empty where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(x) for x in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return []
+
+
+STEAL = 7  # /proc/stat's "cpu" field: time the hypervisor ran something else on our vCPUs
+
+
+def stolen_percent(before: List[int], after: List[int]) -> Optional[float]:
+    """The share of the CPU time between two cpu_times() readings that the host took away
+    (steal): on a shared VM, the one figure that says a section ran on a busy host."""
+    if len(before) <= STEAL or len(after) <= STEAL:
+        return None
+    # guest and guest_nice (fields 8, 9) are already counted in user and nice.
+    spent = [b - a for a, b in zip(before[:8], after[:8])]
+    return 100.0 * spent[STEAL] / sum(spent) if sum(spent) > 0 else None
+
+
 def disk_sync_probe(directory: Path, seconds: float = 3.0, rate: int = 2000, label: str = "") -> dict:
     """What the data disk gives a txn log with no server running: a 600-byte append, fdatasync'ed,
     `rate` times a second for `seconds`, in `directory` (the dataDirs' disk). Every write a server
@@ -741,13 +764,16 @@ def main() -> int:
     probe_s = 0.5 if plan_name == "smoke" else 3.0
     disk: Dict[str, dict] = {}
     beside: Dict[str, dict] = {}
+    stolen: Dict[str, Optional[float]] = {}
     runners = {"standalone": standalone_section, "big": big_tree_section, "ensemble": ensemble_section}
     for section in ("standalone", "big", "ensemble"):
         if section in sections:
             disk[f"before {section}"] = disk_sync_probe(workdir, probe_s)
             if section == "big":
                 beside = disk_allocation_probe(workdir, 3 * probe_s)
+            times = cpu_times()
             runners[section](table, workdir, plan)
+            stolen[section] = stolen_percent(times, cpu_times())
     disk["after"] = disk_sync_probe(workdir, probe_s)
     load_after = os.getloadavg()
     repeat = f", closed-loop rows best of {plan['repeat']}" if plan["repeat"] > 1 else ""
@@ -760,8 +786,11 @@ def main() -> int:
         header += (f"; beside a snapshot-like writer ({SNAPSHOT_RATE // 1_000_000} MB/s): "
                    + ", ".join(f"{name} {d['p99_ms']:.2f} / {d['max_ms']:.0f} ms / {d['stalls']}"
                                for name, d in beside.items()))
+    if any(share is not None for share in stolen.values()):
+        header += "; CPU time stolen by the host: " + ", ".join(
+            f"{section} {share:.1f}%" for section, share in stolen.items() if share is not None)
     print(table.print(header))
-    results = dict(header=header, rows=table.rows, disk=disk, disk_beside_writer=beside)
+    results = dict(header=header, rows=table.rows, disk=disk, disk_beside_writer=beside, cpu_stolen_percent=stolen)
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 

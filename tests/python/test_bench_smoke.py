@@ -84,6 +84,12 @@ def test_the_table_names_its_conditions(smoke_results):
     for name, probe in beside.items():
         assert probe["syncs"] > 0 and 0 < probe["p50_ms"] <= probe["p99_ms"] <= probe["max_ms"], (name, probe)
         assert f"{name} {probe['p99_ms']:.2f} / " in results["header"]
+    # The share of CPU time the host took away (steal) during each section, from /proc/stat.
+    stolen = results["cpu_stolen_percent"]
+    assert list(stolen) == ["standalone", "big", "ensemble"], stolen
+    for section, share in stolen.items():
+        assert 0 <= share <= 100, (section, share)
+        assert f"{section} {share:.1f}%" in results["header"]
     # Both p99 rows of the big tree name each server's longest log fsync in their runs (mntr).
     p99_rows = [r["metric"] for r in results["rows"] if r["metric"].startswith("setData p99 at ")]
     assert len(p99_rows) == 2 and all(re.search(r"longest log fsync: java \d+ ms, fk \d+ ms\)$", m)
@@ -136,6 +142,19 @@ def test_the_disk_summary_counts_syncs_over_the_stall_limit():
     assert summary["p50_ms"] == 0.15 and summary["max_ms"] == 170.0
     assert summary["p99_ms"] == 20.0  # the 198th of 200
     assert compare.sync_summary([])["syncs"] == 0
+
+
+def test_stolen_time_is_the_steal_share_of_the_cpu_time_between_two_readings():
+    compare = _compare_module()
+    # user nice system idle iowait irq softirq steal guest guest_nice (ticks)
+    before = [100, 0, 50, 800, 10, 0, 0, 40, 30, 0]
+    after = [200, 0, 100, 1500, 20, 0, 0, 140, 90, 0]
+    # 960 ticks spent, 100 of them stolen; guest time is already in user and not counted twice.
+    assert compare.stolen_percent(before, after) == 100 * 100 / 960
+    assert compare.stolen_percent(before, before) is None
+    assert compare.stolen_percent([], after) is None
+    now = compare.cpu_times()
+    assert len(now) > compare.STEAL and all(x >= 0 for x in now)
 
 
 def test_p99_is_the_nearest_rank():
