@@ -428,8 +428,8 @@ def stolen_percent(before: List[int], after: List[int]) -> Optional[float]:
     (steal): on a shared VM, the one figure that says a section ran on a busy host."""
     if len(before) <= STEAL or len(after) <= STEAL:
         return None
-    # guest and guest_nice (fields 8, 9) are already counted in user and nice.
-    spent = [b - a for a, b in zip(before[:8], after[:8])]
+    # The fields up to steal; guest and guest_nice, after it, are already counted in user and nice.
+    spent = [b - a for a, b in zip(before[:STEAL + 1], after[:STEAL + 1])]
     return 100.0 * spent[STEAL] / sum(spent) if sum(spent) > 0 else None
 
 
