@@ -106,15 +106,12 @@ pub fn init(level: Option<&str>) {
 
 /// The filter for `directives`; INFO when there are none or they do not parse.
 fn targets(directives: Option<&str>) -> Targets {
-    let info = || Targets::new().with_default(tracing::Level::INFO);
-    match directives.map(str::parse::<Targets>) {
-        Some(Ok(targets)) => targets,
-        Some(Err(error)) => {
-            eprintln!("ignoring the log level {:?}: {error}; logging at INFO", directives.unwrap_or(""));
-            info()
-        }
-        None => info(),
-    }
+    let info = Targets::new().with_default(tracing::Level::INFO);
+    let Some(directives) = directives else { return info };
+    directives.parse().unwrap_or_else(|error| {
+        eprintln!("ignoring the log level {directives:?}: {error}; logging at INFO");
+        info
+    })
 }
 
 #[cfg(test)]
