@@ -264,6 +264,17 @@ def fmt(value, digits: int = 0) -> str:
 
 # ------------------------------------------------------------------------------------------------
 
+def measured_run(servers: List[Server], kind: str, timeout: float, **args) -> dict:
+    """One measured loadgen run, run once more if it fails: a Java follower once left a session's
+    first sync unanswered for 30 s and the whole 23-minute run stopped there. A second failure
+    stops the run; the first is logged, so the log says that it happened."""
+    try:
+        return loadgen(servers, kind, timeout, **args)
+    except (RuntimeError, subprocess.TimeoutExpired) as error:
+        log(f"WARNING: {kind} {args.get('op')}: a run failed, running it once more: {error}")
+        return loadgen(servers, kind, timeout, **args)
+
+
 def throughput_rows(table: Table, section: str, servers: Dict[str, List[Server]], plan: dict,
                     ensemble: bool) -> None:
     """Closed-loop rows and open-loop p99 rows, Java then ferrokeeper for each row."""
@@ -287,8 +298,8 @@ def throughput_rows(table: Table, section: str, servers: Dict[str, List[Server]]
         runs = {kind: [] for kind in KINDS}
         for _ in range(plan.get("repeat", 1)):
             for kind in KINDS:
-                runs[kind].append(loadgen(servers[kind], kind, timeout, op=op, value_size=size, no_setup=True,
-                                          **common))
+                runs[kind].append(measured_run(servers[kind], kind, timeout, op=op, value_size=size,
+                                               no_setup=True, **common))
         results = {kind: max(runs[kind], key=lambda r: r["ops_per_sec"]) for kind in KINDS}
         for kind in KINDS:
             if results[kind]["errors"]:

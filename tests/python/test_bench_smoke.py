@@ -193,3 +193,26 @@ def test_the_snapshot_like_writer_writes_as_the_server_does():
     assert rate and chunk, "wal's snapshot rate or chunk size is no longer where this test reads it"
     assert compare.SNAPSHOT_RATE == int(rate.group(1).replace("_", ""))
     assert compare.SNAPSHOT_CHUNK == int(chunk.group(1)) << 10
+
+
+def test_a_failed_measured_run_is_run_once_more_and_a_second_failure_stops(monkeypatch):
+    sys.path.insert(0, str(COMPARE.parent))
+    import compare
+    calls = []
+
+    def flaky(servers, kind, timeout, **args):
+        calls.append(args["op"])
+        if calls.count(args["op"]) <= failures:
+            raise RuntimeError("loadgen failed (1): no reply for 30 s")
+        return {"ops_per_sec": 1.0, "op": args["op"]}
+
+    monkeypatch.setattr(compare, "loadgen", flaky)
+    monkeypatch.setattr(compare, "log", lambda message: calls.append(message))
+    failures = 1
+    assert compare.measured_run([], "java", 1.0, op="setdata") == {"ops_per_sec": 1.0, "op": "setdata"}
+    assert calls[0] == "setdata" and "WARNING: java setdata: a run failed" in calls[1] and calls[2] == "setdata"
+    calls.clear()
+    failures = 2
+    with pytest.raises(RuntimeError):
+        compare.measured_run([], "java", 1.0, op="setdata")
+    assert len([c for c in calls if c == "setdata"]) == 2
