@@ -50,12 +50,13 @@ pub const CHUNK_BYTES: usize = 64 << 10;
 
 /// The largest chunk a snapshot written while serving grows to. A log sync that lands behind
 /// a chunk waits for all of it, so what bounds the wait is the chunk's time against the log's
-/// own sync, not the budget alone: on the AMD v657 machine (log fdatasync p50 0.13 ms) chunks
-/// grew to 512 KiB at 0.43 ms a write, and the log's fdatasync p99 read 0.40–0.47 ms while a
-/// snapshot was written against 0.22–0.28 ms otherwise (four runs of the snapshot row's load);
-/// capped at 128 KiB (0.21–0.24 ms a write) 0.24–0.31 against 0.22–0.32 ms (seven runs), at
-/// 256 KiB 0.27–0.44 against 0.22–0.38. The ensemble's create and multi rows, whose members
-/// snapshot a growing tree back to back, did not tell the cap apart in six alternations each.
+/// own sync, not the budget alone: on the AMD v657 machine (log fdatasync p50 0.11–0.16 ms)
+/// chunks grew to about 512 KiB at 0.34–0.44 ms a write, and the log's fdatasync p99 read
+/// 0.40–0.52 ms while a snapshot was written against 0.22–0.33 ms otherwise (nine runs of the
+/// snapshot row's load); capped at 128 KiB (0.20–0.24 ms a write) 0.24–0.31 against 0.24–0.32
+/// ms (ten runs), at 256 KiB 0.27–0.44 against 0.22–0.38 (three). The ensemble's create and
+/// multi rows, whose members snapshot a growing tree back to back, did not tell the cap apart
+/// in six alternations each (docs/PERFORMANCE.md, "The cap round").
 pub const MAX_CHUNK_BYTES: usize = 128 << 10;
 
 /// The longest a chunk's durable write should take: about the most a log flush that arrives
