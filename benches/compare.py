@@ -315,8 +315,8 @@ def throughput_rows(table: Table, section: str, servers: Dict[str, List[Server]]
         if (op, 100) not in measured:
             continue
         rate = max(100, round(measured[(op, 100)]["java"]["ops_per_sec"] * 0.5, -2))
-        results = {kind: loadgen(servers[kind], kind, timeout, op=op, value_size=100, no_setup=True,
-                                 rate=rate, **dict(common, inflight=64)) for kind in KINDS}
+        results = {kind: measured_run(servers[kind], kind, timeout, op=op, value_size=100, no_setup=True,
+                                      rate=rate, **dict(common, inflight=64)) for kind in KINDS}
         table.add(section, f"{op} p99 at {rate:,.0f} ops/s offered (50% of Java's max)",
                   results["java"]["p99_us"] / 1000, results["ferrokeeper"]["p99_us"] / 1000, "ms",
                   "<= 0.33x" if ensemble else "", met_if=(lambda r: r <= 1 / 3) if ensemble else None)

@@ -196,8 +196,7 @@ def test_the_snapshot_like_writer_writes_as_the_server_does():
 
 
 def test_a_failed_measured_run_is_run_once_more_and_a_second_failure_stops(monkeypatch):
-    sys.path.insert(0, str(COMPARE.parent))
-    import compare
+    compare = _compare_module()
     calls = []
 
     def flaky(servers, kind, timeout, **args):
