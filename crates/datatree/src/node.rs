@@ -35,7 +35,7 @@ pub struct NodeHead {
 }
 
 /// The allocation's fixed part: the fields every node sets, and which of the others follow
-/// the path (`extras`, one bit per [`Extra`], in that order), then the data. The path comes
+/// the path (the extras, one bit per [`Extra`], in that order), then the data. The path comes
 /// first in the slice, at a fixed offset: the tree's map compares paths many times per lookup,
 /// and finding it behind the extras was part of each compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,22 +43,43 @@ struct Packed {
     czxid: i64,
     ctime: i64,
     child_count: u32,
-    /// The ACL id when it fits (Java counts them up from 1; -1 is OPEN_ACL_UNSAFE), else 0 and
-    /// the id is an extra.
-    acl_id: i32,
+    /// The low 24 bits: the ACL id when it fits in 24 bits, two's complement (Java counts them
+    /// up from 1; -1 is OPEN_ACL_UNSAFE), else 0 and the id is an extra. The top 8 bits: the
+    /// extras stored ([`Extra`]). Together in one word so that the head stays 32 bytes with
+    /// the digest.
+    acl_and_extras: u32,
     /// The path's length in bytes in the low 31 bits; the top bit set when the node has data
     /// (clear for null data, jute's length -1, which is not the same as empty data). A path
     /// comes from a jute string, whose length is an i32.
     shape: u32,
-    extras: u8,
+    /// Java's digest of this node ([`crate::tree::digest::node_digest`], a CRC-32): kept, not
+    /// worked out again, for every change takes the digest of the node it replaces, and prep
+    /// of the node it reads. Over a 4 KiB value each CRC cost about a microsecond of the
+    /// ensemble's CPU per write.
+    digest: u32,
 }
 
 /// [`Packed::shape`]'s has-data bit.
 const HAS_DATA: u32 = 1 << 31;
 
+/// Whether [`Packed::acl_and_extras`] holds `acl_id` itself (24 bits, signed).
+fn acl_id_fits_inline(acl_id: i64) -> bool {
+    (-(1 << 23)..(1 << 23)).contains(&acl_id)
+}
+
+fn pack_acl_and_extras(acl_id: i64, extras: u8) -> u32 {
+    let inline = if acl_id_fits_inline(acl_id) { acl_id as u32 & 0x00FF_FFFF } else { 0 };
+    inline | u32::from(extras) << 24
+}
+
+/// The node digest as [`Packed::digest`] keeps it: a CRC-32, which `node_digest` widens.
+fn digest_bits(path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> u32 {
+    crate::tree::digest::node_digest(path, data, stat) as u32
+}
+
 /// The optional fields, each stored (8 or 4 bytes, big-endian) only when it differs from its
 /// default: mzxid and pzxid default to czxid, mtime to ctime, the versions and the owner to 0;
-/// the ACL id is stored here only when it does not fit [`Packed::acl_id`]. The bit is set
+/// the ACL id is stored here only when it does not fit [`Packed::acl_and_extras`]. The bit is set
 /// exactly when the field is stored, so equal heads pack to equal bytes.
 #[derive(Clone, Copy)]
 enum Extra {
@@ -95,6 +116,15 @@ impl Packed {
     fn has_data(&self) -> bool {
         self.shape & HAS_DATA != 0
     }
+
+    fn extras(&self) -> u8 {
+        (self.acl_and_extras >> 24) as u8
+    }
+
+    /// The ACL id held inline (0 when it is an extra), sign-extended from 24 bits.
+    fn inline_acl_id(&self) -> i64 {
+        i64::from(((self.acl_and_extras << 8) as i32) >> 8)
+    }
 }
 
 /// `head`'s optional fields: which are stored, and their bytes.
@@ -105,7 +135,7 @@ fn pack_extras(head: &NodeHead) -> (u8, [u8; 52], usize) {
         (Extra::Pzxid, s.pzxid, s.pzxid != s.czxid),
         (Extra::Mtime, s.mtime, s.mtime != s.ctime),
         (Extra::EphemeralOwner, s.ephemeral_owner, s.ephemeral_owner != 0),
-        (Extra::AclId, head.acl_id, i32::try_from(head.acl_id).is_err()),
+        (Extra::AclId, head.acl_id, !acl_id_fits_inline(head.acl_id)),
     ];
     let ints = [(Extra::Version, s.version), (Extra::Cversion, s.cversion), (Extra::Aversion, s.aversion)];
     let mut bytes = [0u8; 52];
@@ -141,9 +171,9 @@ impl Node {
             czxid: head.stat.czxid,
             ctime: head.stat.ctime,
             child_count: head.child_count,
-            acl_id: i32::try_from(head.acl_id).unwrap_or(0),
+            acl_and_extras: pack_acl_and_extras(head.acl_id, extras),
             shape: path_len | if data.is_some() { HAS_DATA } else { 0 },
-            extras,
+            digest: digest_bits(path, data, &head.stat),
         };
         let data = data.unwrap_or_default();
         let len = extras_len + path.len() + data.len();
@@ -168,7 +198,7 @@ impl Node {
     }
 
     fn extras_len(&self) -> usize {
-        extras_len(self.packed().extras)
+        extras_len(self.packed().extras())
     }
 
     /// The stored extras, after the path.
@@ -182,7 +212,7 @@ impl Node {
         let packed = self.packed();
         let mut stored = self.extras();
         let mut field = |extra: Extra, default: i64| -> i64 {
-            if packed.extras & extra.bit() == 0 {
+            if packed.extras() & extra.bit() == 0 {
                 return default;
             }
             let (value, rest) = stored.split_at(if Extra::LONGS & extra.bit() != 0 { 8 } else { 4 });
@@ -198,7 +228,7 @@ impl Node {
         let pzxid = field(Extra::Pzxid, czxid);
         let mtime = field(Extra::Mtime, ctime);
         let ephemeral_owner = field(Extra::EphemeralOwner, 0);
-        let acl_id = field(Extra::AclId, i64::from(packed.acl_id));
+        let acl_id = field(Extra::AclId, packed.inline_acl_id());
         // Stored from an i32 (pack_extras): the casts give it back.
         let version = field(Extra::Version, 0) as i32;
         let cversion = field(Extra::Cversion, 0) as i32;
@@ -227,9 +257,9 @@ impl Node {
 
     /// Key into the tree's [`crate::acl_cache::AclCache`]; -1 is OPEN_ACL_UNSAFE.
     pub fn acl_id(&self) -> i64 {
-        let extras = self.packed().extras;
+        let extras = self.packed().extras();
         if extras & Extra::AclId.bit() == 0 {
-            return i64::from(self.packed().acl_id);
+            return self.packed().inline_acl_id();
         }
         // The longs stored before it; no int comes before a long.
         let at = extras_len(extras & (Extra::AclId.bit() - 1));
@@ -242,6 +272,12 @@ impl Node {
     /// How many children the node has (Java's `children.size()`).
     pub fn child_count(&self) -> u32 {
         self.packed().child_count
+    }
+
+    /// Java's digest of the node: its path, data and persisted stat
+    /// ([`crate::tree::digest::node_digest`]), as worked out when the node was last changed.
+    pub fn digest(&self) -> i64 {
+        i64::from(self.packed().digest)
     }
 
     /// Asks the CPU to start loading the node's first cache lines (its head, path and the start
@@ -278,31 +314,45 @@ impl Node {
         &self.0.slice[self.packed().path_len() + self.extras_len()..]
     }
 
-    /// This node with `data` in place of its own (a new allocation: the length is fixed); the
-    /// path and head are kept.
-    pub(crate) fn with_data(&self, data: Option<&[u8]>) -> Node {
-        Node::from_parts(&self.head(), self.path(), data)
+    /// This node with `data` in place of its own and its head as `change` leaves it: a new
+    /// allocation (the length is fixed); the path is kept.
+    pub(crate) fn with_data_and_change(
+        &self,
+        data: Option<&[u8]>,
+        change: impl FnOnce(&mut NodeHead),
+    ) -> Node {
+        let mut head = self.head();
+        change(&mut head);
+        Node::from_parts(&head, self.path(), data)
     }
 
     /// Changes the head, in place when the node is not shared (a snapshot view, a reply or a
     /// separator key of the tree's map holds it) and the change stores the same optional
     /// fields; otherwise the node is copied with the new head. `change` cannot touch the path.
     pub(crate) fn update<R>(&mut self, change: impl FnOnce(&mut NodeHead) -> R) -> R {
-        let mut head = self.head();
+        let before = self.head();
+        let mut head = before.clone();
         let result = change(&mut head);
         let (extras, extra_bytes, extras_len) = pack_extras(&head);
         let unique = self.0.with_arc(|arc| arc.is_unique());
-        if !unique || extras != self.packed().extras {
+        if !unique || extras != self.packed().extras() {
             *self = Node::from_parts(&head, self.path(), self.data());
             return result;
         }
+        // The digest covers the stat, not the child count or the ACL id.
+        let digest = if head.stat == before.stat {
+            self.packed().digest
+        } else {
+            digest_bits(self.path(), self.data(), &head.stat)
+        };
         self.0.with_arc_mut(|arc| match triomphe::Arc::get_mut(arc) {
             Some(unique) => {
                 let packed = unique.header_mut();
+                packed.digest = digest;
                 packed.czxid = head.stat.czxid;
                 packed.ctime = head.stat.ctime;
                 packed.child_count = head.child_count;
-                packed.acl_id = i32::try_from(head.acl_id).unwrap_or(0);
+                packed.acl_and_extras = pack_acl_and_extras(head.acl_id, extras);
                 let start = packed.path_len();
                 unique.slice_mut()[start..start + extras_len].copy_from_slice(&extra_bytes[..extras_len]);
             }
@@ -437,7 +487,7 @@ mod tests {
             StatPersisted { czxid: 9, mzxid: 9, pzxid: 9, ctime: 5, mtime: 5, ..StatPersisted::default() };
         let node = Node::new("/p", Some(b"abc"), -1, created);
         assert_eq!(
-            (node.packed().extras, node.0.slice.len()),
+            (node.packed().extras(), node.0.slice.len()),
             (0, 5),
             "a node never changed stores no extras"
         );
@@ -477,6 +527,10 @@ mod tests {
                 set(&mut h, value);
                 heads.push(h);
             }
+        }
+        // ACL ids at the edges of the 24 bits held inline.
+        for acl_id in [(1 << 23) - 1, 1 << 23, -(1 << 23), -(1 << 23) - 1, i64::from(i32::MAX)] {
+            heads.push(head(acl_id, base.clone(), 1));
         }
         for set in ints {
             for value in [0, -1, 1, i32::MIN, i32::MAX] {
@@ -562,13 +616,14 @@ mod tests {
         node.update(|head| head.stat.cversion = 5);
         assert_eq!((node.child_count(), node.stat().cversion, node.data()), (2, 5, Some(&b"value"[..])));
         assert_eq!((frozen.child_count(), frozen.stat().cversion), (0, 0));
-        let replaced = node.with_data(None);
+        let replaced = node.with_data_and_change(None, |_| {});
         assert_eq!((replaced.path(), replaced.data(), replaced.child_count()), ("/a/b", None, 2));
-        let longer = replaced.with_data(Some(b"longer value"));
+        let longer = replaced.with_data_and_change(Some(b"longer value"), |head| head.stat.version = 1);
         assert_eq!(
             (longer.path(), longer.data(), longer.data_len()),
             ("/a/b", Some(&b"longer value"[..]), 12)
         );
+        assert_eq!((longer.stat().version, longer.child_count()), (1, 2));
         assert_eq!(frozen.path(), "/a/b");
         let threads: Vec<_> = (0..4)
             .map(|_| {
@@ -579,5 +634,39 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
+    }
+
+    /// The digest a node keeps, against Java's worked out afresh from its path, data and stat.
+    fn assert_digest_kept(node: &Node) {
+        let fresh = crate::tree::digest::node_digest(node.path(), node.data(), &node.stat());
+        assert_eq!(node.digest(), fresh, "{}", node.path());
+    }
+
+    #[test]
+    fn the_kept_digest_follows_every_change_of_data_and_stat_and_ignores_the_rest() {
+        let stat = StatPersisted { czxid: 3, ctime: 9, ..StatPersisted::default() };
+        let mut node = Node::new("/d/n", Some(b"value"), -1, stat);
+        assert_digest_kept(&node);
+        let first = node.digest();
+        // In place (unique, same extras) and by copy (shared, or the extras change).
+        node.update(|head| head.child_count = 4);
+        assert_eq!(node.digest(), first, "the child count is not in the digest");
+        node.update(|head| head.acl_id = 7);
+        assert_eq!(node.digest(), first, "nor the ACL");
+        node.update(|head| head.stat.version = 1);
+        assert_digest_kept(&node);
+        assert_ne!(node.digest(), first);
+        node.update(|head| head.stat.version = 2);
+        assert_digest_kept(&node);
+        let shared = node.clone();
+        node.update(|head| head.stat.mzxid = 11);
+        assert_digest_kept(&node);
+        assert_digest_kept(&shared);
+        node.update(|head| head.stat.pzxid = 12);
+        assert_digest_kept(&node);
+        let replaced = node.with_data_and_change(Some(&[7u8; 4096]), |head| head.stat.mtime = 20);
+        assert_digest_kept(&replaced);
+        assert_digest_kept(&node.with_data_and_change(None, |_| {}));
+        assert_eq!(Node::new("/zookeeper/quota", Some(b"x"), -1, StatPersisted::default()).digest(), 0);
     }
 }

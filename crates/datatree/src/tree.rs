@@ -438,7 +438,7 @@ impl DataTree {
         let stat = node.client_stat();
         let data_len = data_length(node.data());
         let size = node_size(path, node.data());
-        let node_digest = digest::digest_of(path, &node);
+        let node_digest = digest::digest_of(&node);
         // Inserting first and undoing on a clash walks the new path's (cold) leaf once, not
         // twice; the clash is rare (prep checked) and leaves the map as it was.
         if let Some(existing) = self.nodes.insert(node) {
@@ -495,7 +495,7 @@ impl DataTree {
 
     /// Undoes what a node's presence registered: ACL reference, data size, kind sets.
     fn forget_node(&mut self, path: &str, node: &Node) {
-        self.digest_remove(path, node);
+        self.digest_remove(node);
         self.acl_cache.remove_usage(node.acl_id());
         self.data_size -= node_size(path, node.data());
         match EphemeralKind::of(node.stat().ephemeral_owner) {
@@ -891,7 +891,7 @@ impl DataTree {
         // the parent counts it once).
         match self.nodes.insert(node) {
             Some(old) => {
-                self.digest_remove(path, &old);
+                self.digest_remove(&old);
                 self.data_size -= node_size(path, old.data());
                 if old.child_count() > 0 {
                     self.update_node(path, |node| node.child_count = old.child_count());
@@ -997,8 +997,8 @@ impl PreparedNode {
     /// The node at `path` as a snapshot stores it (`""` or `/` for the root).
     pub fn new(path: &str, data: Option<&[u8]>, acl_id: i64, stat: StatPersisted) -> PreparedNode {
         let path = key(path);
-        let digest = digest::node_digest(path, data, &stat);
-        PreparedNode { digest, size: node_size(path, data), node: Node::new(path, data, acl_id, stat) }
+        let node = Node::new(path, data, acl_id, stat);
+        PreparedNode { digest: node.digest(), size: node_size(path, data), node }
     }
 }
 

@@ -212,7 +212,7 @@ impl TxnStep<'_> {
         let node = self.tree_node(path)?;
         let head = node.head();
         Some(DigestNode {
-            digest: node_digest(path, node.data(), &head.stat),
+            digest: node.digest(),
             stat: head.stat,
             data: node.data_bytes(),
             child_count: head.child_count as usize,

@@ -40,8 +40,9 @@ pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> i64
     i64::from(crc.value())
 }
 
-pub(super) fn digest_of(path: &str, node: &Node) -> i64 {
-    node_digest(path, node.data(), &node.stat())
+/// The digest `node` keeps of itself ([`Node::digest`]).
+pub(super) fn digest_of(node: &Node) -> i64 {
+    node.digest()
 }
 
 impl DataTree {
@@ -50,9 +51,12 @@ impl DataTree {
         self.digest
     }
 
-    /// The digest recomputed from every node (for checks).
+    /// The digest recomputed from every node's path, data and stat (for checks: it does not
+    /// trust the digest each node keeps).
     pub(super) fn recomputed_digest(&self) -> i64 {
-        self.nodes.iter().fold(0i64, |sum, node| sum.wrapping_add(digest_of(node.path(), node)))
+        self.nodes
+            .iter()
+            .fold(0i64, |sum, node| sum.wrapping_add(node_digest(node.path(), node.data(), &node.stat())))
     }
 
     /// Runs `change` on the head of the node at `path` (if any), keeping the digest in step.
@@ -63,9 +67,9 @@ impl DataTree {
     ) -> Option<R> {
         let path = super::key(path);
         let node = self.nodes.get_mut(path)?;
-        let before = digest_of(path, node);
+        let before = digest_of(node);
         let result = node.update(change);
-        let after = digest_of(path, node);
+        let after = digest_of(node);
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
         Some(result)
     }
@@ -81,15 +85,14 @@ impl DataTree {
     ) -> Option<(Node, Node)> {
         let path = super::key(path);
         let slot = self.nodes.get_mut(path)?;
-        let mut new = slot.with_data(data);
-        new.update(change);
+        let new = slot.with_data_and_change(data, change);
         let old = std::mem::replace(slot, new.clone());
-        self.digest = self.digest.wrapping_sub(digest_of(path, &old)).wrapping_add(digest_of(path, &new));
+        self.digest = self.digest.wrapping_sub(digest_of(&old)).wrapping_add(digest_of(&new));
         Some((old, new))
     }
 
-    pub(super) fn digest_remove(&mut self, path: &str, node: &Node) {
-        self.digest = self.digest.wrapping_sub(digest_of(path, node));
+    pub(super) fn digest_remove(&mut self, node: &Node) {
+        self.digest = self.digest.wrapping_sub(digest_of(node));
     }
 }
 

@@ -115,7 +115,7 @@ impl NodeMap {
 
     /// The node at `path`, to change in place (copying the parts of the map a frozen copy
     /// shares). The caller must leave the node's path as it is: the map is ordered by it.
-    /// [`Node::update`] and [`Node::with_data`] keep it.
+    /// [`Node::update`] and [`Node::with_data_and_change`] keep it.
     pub(crate) fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
         self.0.get_key_mut(PathKey::of(path)).map(|keyed| &mut keyed.0)
     }
@@ -227,7 +227,7 @@ mod tests {
             if i % 2 == 0 {
                 slot.update(|head| head.child_count = 7);
             } else {
-                *slot = slot.with_data(Some(b"new"));
+                *slot = slot.with_data_and_change(Some(b"new"), |_| {});
             }
         }
         assert!(map.get_mut("/missing").is_none());
