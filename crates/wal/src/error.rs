@@ -40,9 +40,10 @@ pub enum WalError {
 pub type Result<T, E = WalError> = std::result::Result<T, E>;
 
 impl WalError {
-    pub(crate) fn io(op: &'static str, path: impl AsRef<Path>) -> impl FnOnce(std::io::Error) -> WalError {
-        let path = path.as_ref().to_path_buf();
-        move |source| WalError::Io { op, path, source }
+    /// The error mapper for an I/O call on `path`. The path is copied only when the call fails:
+    /// the log's fsyncs and writes take this on every call.
+    pub(crate) fn io<P: AsRef<Path>>(op: &'static str, path: P) -> impl FnOnce(std::io::Error) -> WalError {
+        move |source| WalError::Io { op, path: path.as_ref().to_path_buf(), source }
     }
 
     /// True when the failure is the disk being full (ENOSPC / EDQUOT).
