@@ -243,6 +243,12 @@ pub(crate) fn write_length(out: &mut Vec<u8>, length: usize) {
     out.put_i32(length_field(length));
 }
 
+/// The length prefix of a buffer field of `length` bytes, for a writer that sends the bytes
+/// themselves apart (a large value shared into a vectored write rather than copied).
+pub fn write_buffer_length(out: &mut Vec<u8>, length: usize) {
+    write_length(out, length);
+}
+
 /// A length or count as jute stores it. Lengths come from values already bounded by the frame
 /// size; i32::MAX is never reached.
 pub(crate) fn length_field(length: usize) -> i32 {

@@ -21,5 +21,5 @@ pub mod records;
 pub mod request;
 pub mod txn;
 
-pub use archive::{Field, JuteError, Reader, Record, SHARE_FROM};
+pub use archive::{write_buffer_length, Field, JuteError, Reader, Record, SHARE_FROM};
 pub use bytes::Bytes;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use zab::message::ServerState;
 use zab::wire::{
     decode_quorum, encode_quorum, notification_from_wire, notification_to_wire, read_packet, take_packet,
-    write_packet, Direction,
+    write_packet, write_packet_split, Direction,
 };
 use zab::QuorumMessage;
 
@@ -106,6 +106,15 @@ fn check_quorum(stream: &Value, seen: &mut Seen) {
             write_packet(&encode_quorum(&message)),
             raw,
             "{} re-encoding packet {index}",
+            stream["stream"]
+        );
+        // Split around its data (shared, not copied) for a vectored write: the same bytes.
+        let (head, data, tail) = write_packet_split(&encode_quorum(&message), 0);
+        let data = data.unwrap_or_default();
+        assert_eq!(
+            [&head[..], &data[..], &tail[..]].concat(),
+            raw,
+            "{} split packet {index}",
             stream["stream"]
         );
         *seen.packets.entry(message.name()).or_default() += 1;
@@ -287,6 +296,11 @@ fn a_forwarded_request_survives_the_wire() {
         ],
     };
     let bytes = write_packet(&encode_quorum(&sent));
+    let (head, data, tail) = write_packet_split(&encode_quorum(&sent), 1);
+    assert_eq!([&head[..], &data.unwrap_or_default()[..], &tail[..]].concat(), bytes, "split with authinfo");
+    // Data shorter than the split's threshold stays in the first piece.
+    let (whole, data, tail) = write_packet_split(&encode_quorum(&sent), usize::MAX);
+    assert_eq!((whole, data, tail.len()), (bytes.clone(), None, 0));
     let (packet, used) = read_packet(&bytes, 1 << 20).expect("a whole packet").expect("complete");
     assert_eq!(used, bytes.len());
     assert_eq!(decode_quorum(packet, Direction::FromLearner).expect("decodes"), sent);

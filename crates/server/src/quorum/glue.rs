@@ -352,7 +352,7 @@ impl Core {
             Message::Quorum(message) => {
                 let dial = matches!(q.node.state(), ServerState::Following | ServerState::Observing)
                     && q.node.leader() == Some(to);
-                let frame = zab::wire::write_packet(&zab::wire::encode_quorum(&message));
+                let frame = Frame::packet(&zab::wire::encode_quorum(&message));
                 match &message {
                     QuorumMessage::Diff { zxid } => {
                         tracing::info!("Sending DIFF zxid=0x{:x} to {}", zxid.0, to)
@@ -365,7 +365,7 @@ impl Core {
                     }
                     _ => {}
                 }
-                q.net.send(to, Frame::Now(frame), dial);
+                q.net.send(to, frame, dial);
                 if let QuorumMessage::Snap { .. } = message {
                     // After this batch's applies the tree is exactly at the SNAP zxid: a frozen
                     // view of it now, serialized on a blocking thread (200 MB for 1 M znodes,

@@ -308,7 +308,21 @@ impl ElectionNet {
 #[derive(Debug)]
 pub enum Frame {
     Now(Vec<u8>),
+    /// A packet whose large data field (a PROPOSAL's txn, which every follower is sent) is
+    /// shared, not copied: its bytes before the data, the data, its bytes after.
+    Split(Vec<u8>, bytes::Bytes, Vec<u8>),
     Later(tokio::sync::oneshot::Receiver<Vec<u8>>),
+}
+
+impl Frame {
+    /// The frame of a packet ([`zab::wire::write_packet_split`]): its data field shared when
+    /// it is large enough to go out as a segment of its own.
+    pub fn packet(packet: &jute::quorum::QuorumPacket) -> Frame {
+        match zab::wire::write_packet_split(packet, Segments::SMALL) {
+            (head, Some(data), tail) => Frame::Split(head, data, tail),
+            (whole, None, _) => Frame::Now(whole),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -643,18 +657,19 @@ async fn write_loop(mut write: tokio::net::tcp::OwnedWriteHalf, mut rx: mpsc::Un
                 None => return,
             },
         };
-        let first = match first {
-            Frame::Now(bytes) => bytes,
+        match first {
+            Frame::Now(bytes) => segments.push(bytes),
+            Frame::Split(head, data, tail) => segments.push_split(head, data, tail),
             // The database of a SNAP: nothing after it may overtake it.
             Frame::Later(pending) => match pending.await {
-                Ok(bytes) => bytes,
+                Ok(bytes) => segments.push(bytes),
                 Err(_) => return,
             },
-        };
-        segments.push(first);
+        }
         while !segments.full() {
             match rx.try_recv() {
                 Ok(Frame::Now(frame)) => segments.push(frame),
+                Ok(Frame::Split(head, data, tail)) => segments.push_split(head, data, tail),
                 Ok(later) => {
                     held = Some(later);
                     break;
@@ -679,6 +694,8 @@ struct Segments {
 
 enum Segment {
     Frame(Vec<u8>),
+    /// A packet's data field, shared with the txn it carries ([`Frame::Split`]).
+    Shared(bytes::Bytes),
     /// A run of small frames in `staging`.
     Staged(std::ops::Range<usize>),
 }
@@ -707,6 +724,19 @@ impl Segments {
         }
     }
 
+    /// A [`Frame::Split`]: the small pieces around the data staged with their neighbours, the
+    /// data a segment of its own.
+    fn push_split(&mut self, head: Vec<u8>, data: bytes::Bytes, tail: Vec<u8>) {
+        self.push(head);
+        if data.len() < Self::SMALL {
+            self.push(data.to_vec());
+        } else {
+            self.bytes += data.len();
+            self.queued.push(Segment::Shared(data));
+        }
+        self.push(tail);
+    }
+
     fn full(&self) -> bool {
         self.bytes >= Self::MAX_BYTES || self.queued.len() >= Self::MAX_SEGMENTS
     }
@@ -714,6 +744,7 @@ impl Segments {
     fn bytes_of<'a>(&'a self, segment: &'a Segment) -> &'a [u8] {
         match segment {
             Segment::Frame(frame) => frame,
+            Segment::Shared(data) => data,
             Segment::Staged(run) => &self.staging[run.clone()],
         }
     }
@@ -815,7 +846,15 @@ mod tests {
             for (i, size) in sizes.iter().enumerate() {
                 let frame: Vec<u8> = (0..*size).map(|b| (b + i + round) as u8).collect();
                 expected.extend_from_slice(&frame);
-                tx.send(Frame::Now(frame)).unwrap();
+                if (i + round) % 3 == 0 && frame.len() >= 3 {
+                    // Split around a shared middle, as a PROPOSAL's txn is sent.
+                    let (head, rest) = frame.split_at(2);
+                    let (data, tail) = rest.split_at(rest.len() - 1);
+                    tx.send(Frame::Split(head.to_vec(), bytes::Bytes::copy_from_slice(data), tail.to_vec()))
+                        .unwrap();
+                } else {
+                    tx.send(Frame::Now(frame)).unwrap();
+                }
             }
         }
         let mut received = vec![0u8; expected.len()];
@@ -837,6 +876,15 @@ mod tests {
         let lengths: Vec<usize> = segments.queued.iter().map(|s| segments.bytes_of(s).len()).collect();
         assert_eq!(lengths, [30, 4096, 1053, 1024]);
         assert_eq!(segments.bytes, 30 + 4096 + 1053 + 1024);
+        // A split frame: its small pieces join the runs around them, a large data field is a
+        // segment of its own, shared with the caller's buffer; a small one is copied.
+        let data = bytes::Bytes::from(vec![7u8; 2048]);
+        segments.push_split(vec![8; 16], data.clone(), vec![9; 4]);
+        segments.push_split(vec![10; 16], bytes::Bytes::from(vec![11u8; 100]), vec![12; 4]);
+        let lengths: Vec<usize> = segments.queued.iter().map(|s| segments.bytes_of(s).len()).collect();
+        assert_eq!(lengths, [30, 4096, 1053, 1024, 16, 2048, 4 + 16 + 100 + 4]);
+        assert!(matches!(&segments.queued[5], Segment::Shared(shared) if shared.as_ptr() == data.as_ptr()));
+        assert_eq!(segments.bytes, 30 + 4096 + 1053 + 1024 + 16 + 2048 + 124);
         assert!(!segments.full());
         for _ in 0..Segments::MAX_SEGMENTS {
             segments.push(vec![7; 2048]);

@@ -10,5 +10,6 @@ pub use election::{
     read_election_frame, ConnectionDecision, FrameError,
 };
 pub use quorum::{
-    decode_quorum, encode_quorum, read_packet, take_packet, write_packet, Direction, WireError,
+    decode_quorum, encode_quorum, read_packet, take_packet, write_packet, write_packet_split, Direction,
+    WireError,
 };

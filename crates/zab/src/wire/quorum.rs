@@ -239,12 +239,33 @@ pub fn write_packet(packet: &QuorumPacket) -> Vec<u8> {
     packet.r#type.write(&mut out);
     packet.zxid.write(&mut out);
     packet.data.write(&mut out);
-    if !packet.authinfo.is_empty() {
-        packet.authinfo.write(&mut out);
-    } else {
-        (-1i32).write(&mut out);
-    }
+    write_authinfo(packet, &mut out);
     out
+}
+
+fn write_authinfo(packet: &QuorumPacket, out: &mut Vec<u8>) {
+    if !packet.authinfo.is_empty() {
+        packet.authinfo.write(out);
+    } else {
+        (-1i32).write(out);
+    }
+}
+
+/// [`write_packet`]'s bytes as the bytes before the data field's bytes, those bytes (shared
+/// with the packet, not copied) and the bytes after them, when the data is at least
+/// `share_from` bytes long; otherwise all of them in the first piece. A PROPOSAL's txn goes to
+/// every follower: a vectored write sends it from the one buffer it is in.
+pub fn write_packet_split(packet: &QuorumPacket, share_from: usize) -> (Vec<u8>, Option<Bytes>, Vec<u8>) {
+    let Some(data) = packet.data.as_ref().filter(|data| data.len() >= share_from) else {
+        return (write_packet(packet), None, Vec::new());
+    };
+    let mut head = Vec::with_capacity(16);
+    packet.r#type.write(&mut head);
+    packet.zxid.write(&mut head);
+    jute::write_buffer_length(&mut head, data.len());
+    let mut tail = Vec::with_capacity(4);
+    write_authinfo(packet, &mut tail);
+    (head, Some(data.clone()), tail)
 }
 
 /// Reads one packet from the front of a quorum-port stream: `Ok(None)` when more bytes are
