@@ -164,6 +164,11 @@ impl Node {
     }
 
     fn from_parts(head: &NodeHead, path: &str, data: Option<&[u8]>) -> Node {
+        Node::assemble(head, path, data, digest_bits(path, data, &head.stat))
+    }
+
+    /// [`Node::from_parts`] with the node's digest already known.
+    fn assemble(head: &NodeHead, path: &str, data: Option<&[u8]>, digest: u32) -> Node {
         let path_len = u32::try_from(path.len()).ok().filter(|len| len & HAS_DATA == 0);
         let path_len = path_len.expect("a path longer than a jute string can be");
         let (extras, extra_bytes, extras_len) = pack_extras(head);
@@ -173,7 +178,7 @@ impl Node {
             child_count: head.child_count,
             acl_and_extras: pack_acl_and_extras(head.acl_id, extras),
             shape: path_len | if data.is_some() { HAS_DATA } else { 0 },
-            digest: digest_bits(path, data, &head.stat),
+            digest,
         };
         let data = data.unwrap_or_default();
         let len = extras_len + path.len() + data.len();
@@ -333,18 +338,18 @@ impl Node {
         let before = self.head();
         let mut head = before.clone();
         let result = change(&mut head);
-        let (extras, extra_bytes, extras_len) = pack_extras(&head);
-        let unique = self.0.with_arc(|arc| arc.is_unique());
-        if !unique || extras != self.packed().extras() {
-            *self = Node::from_parts(&head, self.path(), self.data());
-            return result;
-        }
         // The digest covers the stat, not the child count or the ACL id.
         let digest = if head.stat == before.stat {
             self.packed().digest
         } else {
             digest_bits(self.path(), self.data(), &head.stat)
         };
+        let (extras, extra_bytes, extras_len) = pack_extras(&head);
+        let unique = self.0.with_arc(|arc| arc.is_unique());
+        if !unique || extras != self.packed().extras() {
+            *self = Node::assemble(&head, self.path(), self.data(), digest);
+            return result;
+        }
         self.0.with_arc_mut(|arc| match triomphe::Arc::get_mut(arc) {
             Some(unique) => {
                 let packed = unique.header_mut();

@@ -438,7 +438,7 @@ impl DataTree {
         let stat = node.client_stat();
         let data_len = data_length(node.data());
         let size = node_size(path, node.data());
-        let node_digest = digest::digest_of(&node);
+        let node_digest = node.digest();
         // Inserting first and undoing on a clash walks the new path's (cold) leaf once, not
         // twice; the clash is rare (prep checked) and leaves the map as it was.
         if let Some(existing) = self.nodes.insert(node) {

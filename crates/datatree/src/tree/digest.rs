@@ -40,11 +40,6 @@ pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> i64
     i64::from(crc.value())
 }
 
-/// The digest `node` keeps of itself ([`Node::digest`]).
-pub(super) fn digest_of(node: &Node) -> i64 {
-    node.digest()
-}
-
 impl DataTree {
     /// Java's getTreeDigest, as it stands after the last applied txn.
     pub fn digest(&self) -> i64 {
@@ -67,9 +62,9 @@ impl DataTree {
     ) -> Option<R> {
         let path = super::key(path);
         let node = self.nodes.get_mut(path)?;
-        let before = digest_of(node);
+        let before = node.digest();
         let result = node.update(change);
-        let after = digest_of(node);
+        let after = node.digest();
         self.digest = self.digest.wrapping_sub(before).wrapping_add(after);
         Some(result)
     }
@@ -87,12 +82,12 @@ impl DataTree {
         let slot = self.nodes.get_mut(path)?;
         let new = slot.with_data_and_change(data, change);
         let old = std::mem::replace(slot, new.clone());
-        self.digest = self.digest.wrapping_sub(digest_of(&old)).wrapping_add(digest_of(&new));
+        self.digest = self.digest.wrapping_sub(old.digest()).wrapping_add(new.digest());
         Some((old, new))
     }
 
     pub(super) fn digest_remove(&mut self, node: &Node) {
-        self.digest = self.digest.wrapping_sub(digest_of(node));
+        self.digest = self.digest.wrapping_sub(node.digest());
     }
 }
 
