@@ -294,7 +294,8 @@ pub struct PendingNode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangeRecord {
     pub zxid: i64,
-    pub path: String,
+    /// Shared with the key of [`PendingChanges::latest`] and the pending digest's overlay.
+    pub path: Arc<str>,
     /// `None` when the txn deletes the node.
     pub node: Option<PendingNode>,
 }
@@ -315,9 +316,11 @@ pub struct PendingChanges {
     records: VecDeque<ChangeRecord>,
     /// Sequence number of `records[0]`; record sequence numbers only grow.
     first_sequence: u64,
-    latest: HashMap<String, u64>,
-    /// While a multi is prepared: each `latest` entry it replaced, to undo them on failure.
-    multi_undo: Option<Vec<(String, Option<u64>)>>,
+    latest: HashMap<Arc<str>, u64>,
+    /// While a multi is prepared: for each record it added, in order, the `latest` entry that
+    /// record replaced, to undo them on failure.
+    multi_undo: Vec<Option<u64>>,
+    in_multi: bool,
     /// The tree digest each prepared txn leaves ([`PendingChanges::txn_digest`]).
     digest: PendingDigest,
     /// What the last prep read from the tree, for its txn's digest to read again without
@@ -356,7 +359,8 @@ impl PendingChanges {
         self.first_sequence += self.records.len() as u64;
         self.records.clear();
         self.latest.clear();
-        self.multi_undo = None;
+        self.multi_undo.clear();
+        self.in_multi = false;
         self.digest.clear();
         self.reads.get_mut().clear();
     }
@@ -368,7 +372,7 @@ impl PendingChanges {
     /// tree the txns will be applied to. `None` for an error txn (3.8 logs those without one).
     pub fn txn_digest(&mut self, tree: &DataTree, header: &TxnHeader, body: &TxnBody) -> Option<TxnDigest> {
         let reads = self.reads.get_mut();
-        let digest = self.digest.after_txn(tree, reads, header, body);
+        let digest = self.digest.after_txn(tree, reads, &self.latest, header, body);
         reads.clear();
         digest
     }
@@ -449,36 +453,37 @@ impl PendingChanges {
         );
         let sequence = self.first_sequence + self.records.len() as u64;
         // A path already pending (a create's parent, a node set again) keeps its key.
-        let replaced = match self.latest.get_mut(&record.path) {
+        let replaced = match self.latest.get_mut(&*record.path) {
             Some(latest) => Some(std::mem::replace(latest, sequence)),
             None => self.latest.insert(record.path.clone(), sequence),
         };
-        if let Some(undo) = &mut self.multi_undo {
-            undo.push((record.path.clone(), replaced));
+        if self.in_multi {
+            self.multi_undo.push(replaced);
         }
         self.records.push_back(record);
     }
 
     fn begin_multi(&mut self) {
-        debug_assert!(self.multi_undo.is_none(), "multis do not nest");
-        self.multi_undo = Some(Vec::new());
+        debug_assert!(!self.in_multi, "multis do not nest");
+        self.multi_undo.clear();
+        self.in_multi = true;
     }
 
     /// Removes every record the current multi added and restores the entries they replaced.
     fn rollback_multi(&mut self) {
-        let undo = self.multi_undo.take().unwrap_or_default();
-        for (path, replaced) in undo.into_iter().rev() {
+        while let Some(replaced) = self.multi_undo.pop() {
             let record = self.records.pop_back().expect("each undo entry has its record");
-            assert_eq!(record.path, path, "multi rollback out of order");
             match replaced {
-                Some(sequence) => self.latest.insert(path, sequence),
-                None => self.latest.remove(&path),
+                Some(sequence) => self.latest.insert(record.path, sequence),
+                None => self.latest.remove(&*record.path),
             };
         }
+        self.in_multi = false;
     }
 
     fn end_multi(&mut self) {
-        self.multi_undo = None;
+        self.multi_undo.clear();
+        self.in_multi = false;
     }
 }
 
@@ -664,7 +669,7 @@ impl Prep<'_, '_, '_> {
     }
 
     fn record(&mut self, path: &str, node: Option<PendingNode>) {
-        self.pending.add(ChangeRecord { zxid: self.ctx.zxid, path: path.to_owned(), node });
+        self.pending.add(ChangeRecord { zxid: self.ctx.zxid, path: Arc::from(path), node });
     }
 
     /// pRequest2TxnCreate; `txn_type` is create, create2, createContainer or createTTL.
@@ -849,10 +854,10 @@ impl Prep<'_, '_, '_> {
         for record in self.pending.records() {
             match &record.node {
                 None => {
-                    doomed.remove(&record.path);
+                    doomed.remove(&*record.path);
                 }
                 Some(node) if node.stat.ephemeral_owner == session_id => {
-                    doomed.insert(record.path.clone());
+                    doomed.insert(record.path.to_string());
                 }
                 Some(_) => {}
             }

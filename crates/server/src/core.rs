@@ -131,7 +131,8 @@ struct Connection {
     remote: SocketAddr,
     session_id: i64,
     timeout_ms: i32,
-    auth: AuthInfo,
+    /// Shared with each request's prep or read: the list changes only on an auth packet.
+    auth: Arc<AuthInfo>,
     queue: VecDeque<Queued>,
     stats: ConnectionStats,
     established_at_ms: i64,
@@ -285,7 +286,7 @@ impl Core {
                 remote,
                 session_id: 0,
                 timeout_ms,
-                auth,
+                auth: Arc::new(auth),
                 queue: VecDeque::new(),
                 stats: ConnectionStats::default(),
                 established_at_ms: wall_clock_ms(),
@@ -518,7 +519,7 @@ impl Core {
             Ok(ids) => {
                 if let Some(connection) = self.connections.get_mut(&conn) {
                     for id in ids {
-                        connection.auth.add_id(id);
+                        Arc::make_mut(&mut connection.auth).add_id(id);
                     }
                 }
                 self.send(conn, header_reply(xid, 0, err::OK));

@@ -102,8 +102,8 @@ struct OverlayEntry {
 struct TxnChange {
     zxid: i64,
     delta: i64,
-    /// Node keys it wrote into the overlay (repeats allowed), sharing the overlay's key.
-    touched: Vec<Arc<str>>,
+    /// How many keys of [`PendingDigest::touched`] it wrote.
+    touched: usize,
 }
 
 /// A txn whose effect on the digest the overlay does not model.
@@ -115,6 +115,9 @@ struct Unmodelled;
 pub(crate) struct PendingDigest {
     overlay: HashMap<Arc<str>, OverlayEntry>,
     txns: VecDeque<TxnChange>,
+    /// The overlay keys each txn of `txns` wrote (repeats allowed), txn after txn: one queue
+    /// for all, so that a txn allocates no list of its own.
+    touched: VecDeque<Arc<str>>,
     /// Σ delta over `txns`.
     pending_delta: i64,
     /// While set, the pending digest is unknown: no digest is given for txns up to the last
@@ -129,6 +132,7 @@ impl PendingDigest {
         &mut self,
         tree: &DataTree,
         reads: &TreeReads,
+        prep_keys: &HashMap<Arc<str>, u64>,
         header: &TxnHeader,
         body: &TxnBody,
     ) -> Option<TxnDigest> {
@@ -141,18 +145,21 @@ impl PendingDigest {
         }
         let none = TreeReads::default();
         let reads = if reads.hold_for(tree) { reads } else { &none };
+        let touched_before = self.touched.len();
         let mut step = TxnStep {
             tree,
             reads,
+            prep_keys,
             overlay: &mut self.overlay,
             zxid: header.zxid,
             time: header.time,
             client_id: header.client_id,
             delta: 0,
-            touched: Vec::new(),
+            touched: &mut self.touched,
         };
         let outcome = step.process(body);
-        let change = TxnChange { zxid: header.zxid, delta: step.delta, touched: step.touched };
+        let change =
+            TxnChange { zxid: header.zxid, delta: step.delta, touched: self.touched.len() - touched_before };
         self.pending_delta = self.pending_delta.wrapping_add(change.delta);
         self.txns.push_back(change);
         if outcome == Err(Unmodelled) {
@@ -171,7 +178,7 @@ impl PendingDigest {
         while self.txns.front().is_some_and(|change| change.zxid <= zxid) {
             let Some(change) = self.txns.pop_front() else { break };
             self.pending_delta = self.pending_delta.wrapping_sub(change.delta);
-            for path in change.touched {
+            for path in self.touched.drain(..change.touched) {
                 if let Entry::Occupied(entry) = self.overlay.entry(path) {
                     if entry.get().zxid <= zxid {
                         entry.remove();
@@ -195,12 +202,14 @@ struct TxnStep<'a> {
     tree: &'a DataTree,
     /// The tree as the txn's prep read it, to be read first.
     reads: &'a TreeReads,
+    /// Prep's pending-change keys: a key the overlay lacks is most likely one of them, to share.
+    prep_keys: &'a HashMap<Arc<str>, u64>,
     overlay: &'a mut HashMap<Arc<str>, OverlayEntry>,
     zxid: i64,
     time: i64,
     client_id: i64,
     delta: i64,
-    touched: Vec<Arc<str>>,
+    touched: &'a mut VecDeque<Arc<str>>,
 }
 
 impl TxnStep<'_> {
@@ -246,10 +255,13 @@ impl TxnStep<'_> {
         self.delta = self.delta.wrapping_add(new_digest).wrapping_sub(old_digest);
         let key = match self.overlay.get_key_value(path) {
             Some((key, _)) => key.clone(),
-            None => Arc::from(path),
+            None => match self.prep_keys.get_key_value(path) {
+                Some((key, _)) => key.clone(),
+                None => Arc::from(path),
+            },
         };
         self.overlay.insert(key.clone(), OverlayEntry { zxid: self.zxid, node });
-        self.touched.push(key);
+        self.touched.push_back(key);
     }
 
     /// `DataTree::process`, for the digest.
