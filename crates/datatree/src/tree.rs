@@ -146,6 +146,12 @@ struct TxnContext {
     time: i64,
 }
 
+impl TxnContext {
+    fn of(header: &TxnHeader) -> TxnContext {
+        TxnContext { client_id: header.client_id, zxid: header.zxid, time: header.time }
+    }
+}
+
 impl Default for DataTree {
     fn default() -> Self {
         DataTree::new()
@@ -236,6 +242,19 @@ impl DataTree {
     /// session, closeSession removes it and deletes its ephemerals. Raises the last processed
     /// zxid to `header.zxid` (never lowers it).
     pub fn apply(&mut self, header: &TxnHeader, body: &TxnBody) -> ApplyOutcome {
+        self.apply_with_built(header, body, None)
+    }
+
+    /// [`DataTree::apply`] with the node a create txn adds already built from the txn
+    /// ([`BuiltNode::for_txn`] of this very txn, maybe on another thread): a replay builds nodes
+    /// ahead. A node built from another txn is not used where its path, stat or data length
+    /// differ from this one's (its data's bytes are compared in debug builds only).
+    pub fn apply_with_built(
+        &mut self,
+        header: &TxnHeader,
+        body: &TxnBody,
+        built: Option<BuiltNode>,
+    ) -> ApplyOutcome {
         debug_assert_eq!(header.r#type, body.txn_type(), "txn header and body disagree");
         match body {
             TxnBody::CreateSession(txn) => {
@@ -246,9 +265,9 @@ impl DataTree {
             }
             _ => {}
         }
-        let context = TxnContext { client_id: header.client_id, zxid: header.zxid, time: header.time };
+        let context = TxnContext::of(header);
         let mut events = Vec::new();
-        let result = self.process(context, header.r#type, body, &mut events);
+        let result = self.process(context, header.r#type, body, built, &mut events);
         if header.zxid > self.last_processed_zxid {
             self.last_processed_zxid = header.zxid;
         }
@@ -260,35 +279,25 @@ impl DataTree {
         context: TxnContext,
         txn_type: i32,
         body: &TxnBody,
+        built: Option<BuiltNode>,
         events: &mut Vec<WatchNotification>,
     ) -> TxnResult {
         let mut result = TxnResult { txn_type, ..TxnResult::default() };
         let zxid = context.zxid;
         let outcome = match body {
-            TxnBody::Create(txn) | TxnBody::Create2(txn) => {
-                result.path = txn.path.clone();
-                let owner = if txn.ephemeral { context.client_id } else { 0 };
-                let create =
-                    NewNode { data: &txn.data, acl: &txn.acl, owner, parent_cversion: txn.parent_c_version };
-                self.create_node(&txn.path, create, context, events).map(|stat| {
-                    if matches!(body, TxnBody::Create2(_)) {
+            TxnBody::Create(_)
+            | TxnBody::Create2(_)
+            | TxnBody::CreateTtl(_)
+            | TxnBody::CreateContainer(_) => {
+                let (path, create) = NewNode::of(context, body).expect("a create txn");
+                result.path = path.to_owned();
+                // Only create2 and the later create types answer with the stat.
+                let with_stat = !matches!(body, TxnBody::Create(_));
+                self.create_node(path, create, built, context, events).map(|stat| {
+                    if with_stat {
                         result.stat = Some(stat);
                     }
                 })
-            }
-            TxnBody::CreateTtl(txn) => {
-                result.path = txn.path.clone();
-                let owner = EphemeralKind::ttl_owner(txn.ttl);
-                let create =
-                    NewNode { data: &txn.data, acl: &txn.acl, owner, parent_cversion: txn.parent_c_version };
-                self.create_node(&txn.path, create, context, events).map(|stat| result.stat = Some(stat))
-            }
-            TxnBody::CreateContainer(txn) => {
-                result.path = txn.path.clone();
-                let owner = CONTAINER_EPHEMERAL_OWNER;
-                let create =
-                    NewNode { data: &txn.data, acl: &txn.acl, owner, parent_cversion: txn.parent_c_version };
-                self.create_node(&txn.path, create, context, events).map(|stat| result.stat = Some(stat))
             }
             TxnBody::Delete(txn) | TxnBody::DeleteContainer(txn) => {
                 result.path = txn.path.clone();
@@ -379,7 +388,7 @@ impl DataTree {
             } else {
                 sub
             };
-            let sub_result = self.process(context, sub.txn_type(), sub, events);
+            let sub_result = self.process(context, sub.txn_type(), sub, None, events);
             if sub_result.err != err::OK && result.err == err::OK {
                 result.err = sub_result.err;
             }
@@ -393,6 +402,7 @@ impl DataTree {
         &mut self,
         path: &str,
         new: NewNode<'_>,
+        built: Option<BuiltNode>,
         context: TxnContext,
         events: &mut Vec<WatchNotification>,
     ) -> Result<Stat, i32> {
@@ -419,22 +429,22 @@ impl DataTree {
             })
             .ok_or(err::NO_NODE)?;
         let acl_id = self.acl_cache.add_usage(new.acl);
-        let node = Node::new(
-            path,
-            new.data.as_deref(),
-            acl_id,
-            StatPersisted {
-                czxid: context.zxid,
-                mzxid: context.zxid,
-                ctime: context.time,
-                mtime: context.time,
-                version: 0,
-                cversion: 0,
-                aversion: 0,
-                ephemeral_owner: new.owner,
-                pzxid: context.zxid,
-            },
-        );
+        let stat = created_stat(context, new.owner);
+        let data = new.data.as_deref();
+        let node = match built {
+            // Built from this txn (the caller's word, checked as far as it is cheap: the data's
+            // bytes are compared only in debug builds).
+            Some(BuiltNode { mut node })
+                if node.path() == path
+                    && node.stat() == stat
+                    && node.data().map(<[u8]>::len) == data.map(<[u8]>::len) =>
+            {
+                debug_assert_eq!(node.data(), data, "a node built from another txn");
+                node.update(|head| head.acl_id = acl_id);
+                node
+            }
+            _ => Node::new(path, data, acl_id, stat),
+        };
         let stat = node.client_stat();
         let data_len = data_length(node.data());
         let size = node_size(path, node.data());
@@ -1018,6 +1028,63 @@ struct NewNode<'a> {
     acl: &'a [Acl],
     owner: i64,
     parent_cversion: i32,
+}
+
+impl<'a> NewNode<'a> {
+    /// The path and new node of a create, create2, createTTL or createContainer txn.
+    fn of(context: TxnContext, body: &'a TxnBody) -> Option<(&'a str, NewNode<'a>)> {
+        let (path, data, acl, owner, parent_cversion) = match body {
+            TxnBody::Create(txn) | TxnBody::Create2(txn) => {
+                let owner = if txn.ephemeral { context.client_id } else { 0 };
+                (&txn.path, &txn.data, &txn.acl, owner, txn.parent_c_version)
+            }
+            TxnBody::CreateTtl(txn) => {
+                (&txn.path, &txn.data, &txn.acl, EphemeralKind::ttl_owner(txn.ttl), txn.parent_c_version)
+            }
+            TxnBody::CreateContainer(txn) => {
+                (&txn.path, &txn.data, &txn.acl, CONTAINER_EPHEMERAL_OWNER, txn.parent_c_version)
+            }
+            _ => return None,
+        };
+        Some((path, NewNode { data, acl, owner, parent_cversion }))
+    }
+}
+
+/// The stat of a node created by the txn of `context`.
+fn created_stat(context: TxnContext, owner: i64) -> StatPersisted {
+    StatPersisted {
+        czxid: context.zxid,
+        mzxid: context.zxid,
+        ctime: context.time,
+        mtime: context.time,
+        version: 0,
+        cversion: 0,
+        aversion: 0,
+        ephemeral_owner: owner,
+        pzxid: context.zxid,
+    }
+}
+
+/// The node a create txn adds, built from the txn alone: building it (an allocation, the
+/// first touches of fresh memory, its digest) is a third of a create's apply, and a replay can
+/// do it on another thread than the one applying ([`DataTree::apply_with_built`]). Its ACL id
+/// is set when applied, where the tree's ACL cache is.
+#[derive(Debug)]
+pub struct BuiltNode {
+    node: Node,
+}
+
+impl BuiltNode {
+    /// The node a top-level create, create2, createTTL or createContainer txn adds; `None` for
+    /// any other txn.
+    pub fn for_txn(header: &TxnHeader, body: &TxnBody) -> Option<BuiltNode> {
+        let context = TxnContext::of(header);
+        let (path, new) = NewNode::of(context, body)?;
+        // Any id that fits the head inline: the apply's own id then replaces it in place.
+        let placeholder_acl_id = 0;
+        let node = Node::new(path, new.data.as_deref(), placeholder_acl_id, created_stat(context, new.owner));
+        Some(BuiltNode { node })
+    }
 }
 
 /// Every node of a node map, parent before children, children in name order; the root first,

@@ -465,3 +465,84 @@ fn approximate_data_size_tracks_paths_and_data() {
     apply(&mut tree, 3, delete("/abc"));
     assert_eq!(tree.approximate_data_size(), base);
 }
+
+/// A node as the tests compare trees: path, stat, data, ACL id, digest, child count.
+type NodeFields = (String, StatPersisted, Option<Vec<u8>>, i64, i64, i32);
+
+fn node_list(tree: &DataTree) -> Vec<NodeFields> {
+    tree.nodes_depth_first()
+        .map(|(path, node)| {
+            (
+                path,
+                node.stat(),
+                node.data().map(<[u8]>::to_vec),
+                node.acl_id(),
+                node.digest(),
+                node.num_children(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_node_built_ahead_applies_exactly_as_the_tree_builds_it_and_a_wrong_one_is_not_used() {
+    // An ACL whose id does not fit the node head inline (a snapshot can hold such ids).
+    let digest_acl = vec![Acl::new(31, "digest", "u:x")];
+    let mut plain = DataTree::new();
+    let mut ahead = DataTree::new();
+    for tree in [&mut plain, &mut ahead] {
+        tree.load_acl(1 << 30, digest_acl.clone());
+        apply(tree, 1, create("/p"));
+    }
+    let creates = [
+        (SESSION, create("/p/a")),
+        (SESSION, create2("/p/b")),
+        (OTHER_SESSION, ephemeral("/p/e")),
+        (SESSION, container("/p/c")),
+        (SESSION, ttl("/p/t", 500)),
+        (
+            SESSION,
+            TxnBody::Create(CreateTxn { acl: digest_acl.clone(), data: None, ..create_txn("/p/d", -1) }),
+        ),
+        (
+            SESSION,
+            TxnBody::Create(CreateTxn { acl: vec![Acl::new(1, "world", "anyone")], ..create_txn("/p/r", 7) }),
+        ),
+        (SESSION, create("/p/a")), // NodeExists: the built node is dropped, the parent still moves
+    ];
+    for (zxid, (session, body)) in (2..).zip(creates) {
+        let mut header = header(&body, zxid);
+        header.client_id = session;
+        let built = datatree::tree::BuiltNode::for_txn(&header, &body);
+        assert!(built.is_some(), "every create type gets its node built: {body:?}");
+        let expected = plain.apply(&header, &body);
+        let got = ahead.apply_with_built(&header, &body, built);
+        assert_eq!(got.result, expected.result, "zxid {zxid}");
+        assert_eq!(node_list(&ahead), node_list(&plain), "zxid {zxid}");
+        assert_eq!(ahead.digest(), plain.digest(), "zxid {zxid}");
+        assert_eq!(ahead.ephemerals_of(OTHER_SESSION), plain.ephemerals_of(OTHER_SESSION));
+    }
+    assert_eq!(ahead.get_node("/p/d").unwrap().acl_id(), 1 << 30);
+
+    // A node built for another txn (another path, zxid or data length) is not taken: the tree builds
+    // its own.
+    let build = |path: &str, zxid: i64, value: &str| {
+        let body = TxnBody::Create(CreateTxn { data: data(value), ..create_txn(path, -1) });
+        datatree::tree::BuiltNode::for_txn(&header(&body, zxid), &body)
+    };
+    let wrong = [build("/p/y20", 20, "x"), build("/p/x21", 1021, "x"), build("/p/x22", 22, "longer")];
+    for (zxid, built) in (20..).zip(wrong) {
+        let body = create(&format!("/p/x{zxid}"));
+        let expected = plain.apply(&header(&body, zxid), &body);
+        let got = ahead.apply_with_built(&header(&body, zxid), &body, built);
+        assert_eq!(got.result, expected.result);
+    }
+    assert!(ahead.get_node("/p/y20").is_none());
+    assert_eq!(node_list(&ahead), node_list(&plain));
+    assert_eq!(ahead.digest(), plain.digest());
+
+    // Only creates are built ahead.
+    for body in [set_data("/p/a", data("v"), 1), delete("/p/a"), create_session(3000), error(-101)] {
+        assert!(datatree::tree::BuiltNode::for_txn(&header(&body, 30), &body).is_none(), "{body:?}");
+    }
+}

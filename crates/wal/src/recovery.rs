@@ -15,9 +15,10 @@ use crate::error::{Result, WalError};
 use crate::files::{list, LOG_PREFIX};
 use crate::snapshot::{read_snapshot, valid_snapshots, ZxidDigest};
 use crate::txnlog::{read_from, truncate_at, LogEntry, TornTail, TxnIterator};
+use datatree::tree::BuiltNode;
 use datatree::DataTree;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -133,13 +134,13 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
     } else {
         // An older snapshot loaded: what was read ahead starts too late.
         read_ahead.stop();
-        LogSource::Here(read_from(log_dir, snapshot_zxid + 1)?)
+        LogSource::Here { iterator: read_from(log_dir, snapshot_zxid + 1)?, held: None }
     };
     let mut last_zxid = snapshot_zxid;
     let mut replayed = 0u64;
     let mut digest_mismatches = 0u64;
     let mut last_progress = Instant::now();
-    while let Some((entry, path)) = iterator.next_entry()? {
+    while let Some((entry, built, path)) = iterator.next_entry()? {
         let zxid = entry.header.zxid;
         if options.check_gaps {
             let same_epoch = zxid >> 32 == last_zxid >> 32;
@@ -157,7 +158,7 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
                 return Err(WalError::Gap { dir: log_dir.to_path_buf(), after: last_zxid, next: zxid });
             }
         }
-        tree.apply(&entry.header, &entry.body);
+        tree.apply_with_built(&entry.header, &entry.body, built);
         last_zxid = zxid;
         replayed += 1;
         if let Some(digest) = pending_digest {
@@ -259,38 +260,65 @@ pub fn recover(snap_dir: &Path, log_dir: &Path, options: &RecoveryOptions) -> Re
 const READ_AHEAD_BATCH: usize = 1024;
 const READ_AHEAD_BATCHES: usize = 16;
 
-/// A thread that reads, checks and decodes the log's entries from `from` on, in order.
+/// A thread that reads, checks and decodes the log's entries from `from` on, in order, and
+/// builds the node of each create: the replay, the part of recovery that cannot be split,
+/// is left only the tree's own work.
 struct LogReadAhead {
     from: i64,
-    batches: Receiver<Result<(Arc<Path>, Vec<LogEntry>)>>,
+    batches: Receiver<Result<(Arc<Path>, Vec<AheadEntry>)>>,
+    /// Applied batches go back to the thread, to be freed where they were allocated (a free
+    /// from another thread is slower, and the replay's thread is the one that waits).
+    spent: Sender<Vec<AheadEntry>>,
     thread: std::thread::JoinHandle<Vec<TornTail>>,
-    current: std::vec::IntoIter<LogEntry>,
+    current: Vec<AheadEntry>,
+    /// The next entry of `current` to hand out.
+    next: usize,
     path: Arc<Path>,
+}
+
+/// One entry read ahead, with the node it creates, if it is a create.
+struct AheadEntry {
+    entry: LogEntry,
+    built: Option<BuiltNode>,
 }
 
 impl LogReadAhead {
     fn start(log_dir: &Path, from: i64) -> Result<LogReadAhead> {
         let iterator = read_from(log_dir, from)?;
         let (sender, batches) = std::sync::mpsc::sync_channel(READ_AHEAD_BATCHES);
+        let (spent, returned) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("log-read-ahead".into())
-            .spawn(move || read_ahead(iterator, sender))
+            .spawn(move || read_ahead(iterator, sender, returned))
             .map_err(WalError::io("starting a thread for", log_dir))?;
-        Ok(LogReadAhead { from, batches, thread, current: Vec::new().into_iter(), path: Arc::from(log_dir) })
+        Ok(LogReadAhead {
+            from,
+            batches,
+            spent,
+            thread,
+            current: Vec::new(),
+            next: 0,
+            path: Arc::from(log_dir),
+        })
     }
 
     /// Stops the thread (at its next batch) and waits for it; returns the torn ends it met.
     fn stop(self) -> Vec<TornTail> {
-        drop(self.batches);
-        self.thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        let LogReadAhead { batches, spent, thread, current, .. } = self;
+        drop(current);
+        drop(spent);
+        drop(batches);
+        thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 
-/// The read-ahead thread: stops at the logs' end, at the first error (sent on, after the
-/// entries before it), or when recovery no longer listens. Returns the torn ends it met.
+/// The read-ahead thread: stops reading at the logs' end, at the first error (sent on, after
+/// the entries before it), or when recovery no longer listens, and frees the batches handed
+/// back until recovery is done with them all. Returns the torn ends it met.
 fn read_ahead(
     mut iterator: TxnIterator,
-    sender: SyncSender<Result<(Arc<Path>, Vec<LogEntry>)>>,
+    sender: SyncSender<Result<(Arc<Path>, Vec<AheadEntry>)>>,
+    returned: Receiver<Vec<AheadEntry>>,
 ) -> Vec<TornTail> {
     let mut batch = Vec::with_capacity(READ_AHEAD_BATCH);
     let mut batch_path: Option<Arc<Path>> = None;
@@ -306,13 +334,17 @@ fn read_ahead(
             if sender.send(Ok((path, full))).is_err() {
                 break;
             }
+            while let Ok(spent) = returned.try_recv() {
+                drop(spent);
+            }
         }
         match next {
             Ok(Some((entry, path))) => {
                 if batch_path.as_deref() != Some(path) {
                     batch_path = Some(Arc::from(path));
                 }
-                batch.push(entry);
+                let built = BuiltNode::for_txn(&entry.header, &entry.body);
+                batch.push(AheadEntry { entry, built });
             }
             Ok(None) => break,
             Err(error) => {
@@ -321,27 +353,46 @@ fn read_ahead(
             }
         }
     }
+    drop(sender);
+    // Ends when recovery drops its end (it has applied everything, or stopped).
+    for spent in returned {
+        drop(spent);
+    }
     iterator.torn().to_vec()
 }
 
-/// Where the replay takes its entries from.
+/// Where the replay takes its entries from (one per recovery: its size does not matter).
+#[allow(clippy::large_enum_variant)]
 enum LogSource {
     Ahead(LogReadAhead),
-    Here(TxnIterator),
+    Here { iterator: TxnIterator, held: Option<LogEntry> },
 }
 
 impl LogSource {
-    fn next_entry(&mut self) -> Result<Option<(LogEntry, &Path)>> {
+    /// The next entry, the node it creates if that was built ahead, and its file.
+    fn next_entry(&mut self) -> Result<Option<(&LogEntry, Option<BuiltNode>, &Path)>> {
         match self {
-            LogSource::Here(iterator) => iterator.next_entry(),
+            LogSource::Here { iterator, held } => match iterator.next_entry()? {
+                Some((entry, path)) => Ok(Some((held.insert(entry), None, path))),
+                None => Ok(None),
+            },
             LogSource::Ahead(ahead) => loop {
-                if let Some(entry) = ahead.current.next() {
-                    return Ok(Some((entry, &ahead.path)));
+                if ahead.next < ahead.current.len() {
+                    let at = ahead.next;
+                    ahead.next += 1;
+                    let item = &mut ahead.current[at];
+                    return Ok(Some((&item.entry, item.built.take(), &ahead.path)));
+                }
+                let spent = std::mem::take(&mut ahead.current);
+                ahead.next = 0;
+                if !spent.is_empty() {
+                    // Sending fails only once the thread is gone; the batch is then freed here.
+                    let _ = ahead.spent.send(spent);
                 }
                 match ahead.batches.recv() {
                     Ok(Ok((path, batch))) => {
                         ahead.path = path;
-                        ahead.current = batch.into_iter();
+                        ahead.current = batch;
                     }
                     Ok(Err(error)) => return Err(error),
                     // The thread is done and has sent everything.
@@ -354,7 +405,7 @@ impl LogSource {
     /// The torn ends met; call after the last entry.
     fn torn(self) -> Vec<TornTail> {
         match self {
-            LogSource::Here(iterator) => iterator.torn().to_vec(),
+            LogSource::Here { iterator, .. } => iterator.torn().to_vec(),
             LogSource::Ahead(ahead) => ahead.stop(),
         }
     }
