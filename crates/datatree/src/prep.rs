@@ -755,17 +755,7 @@ impl Prep<'_, '_, '_> {
         parent.stat.cversion = new_cversion;
         parent.stat.pzxid = zxid;
         self.record(parent_key, Some(parent));
-        let stat = StatPersisted {
-            czxid: zxid,
-            mzxid: zxid,
-            ctime: time,
-            mtime: time,
-            version: 0,
-            cversion: 0,
-            aversion: 0,
-            ephemeral_owner,
-            pzxid: zxid,
-        };
+        let stat = crate::tree::created_stat(zxid, time, ephemeral_owner);
         self.record(&path, Some(PendingNode { stat, child_count: 0, acl: acl.into(), data }));
         Ok(body)
     }

@@ -429,7 +429,7 @@ impl DataTree {
             })
             .ok_or(err::NO_NODE)?;
         let acl_id = self.acl_cache.add_usage(new.acl);
-        let stat = created_stat(context, new.owner);
+        let stat = created_stat(context.zxid, context.time, new.owner);
         let data = new.data.as_deref();
         let node = match built {
             // Built from this txn (the caller's word, checked as far as it is cheap: the data's
@@ -1050,18 +1050,18 @@ impl<'a> NewNode<'a> {
     }
 }
 
-/// The stat of a node created by the txn of `context`.
-fn created_stat(context: TxnContext, owner: i64) -> StatPersisted {
+/// The stat of a node created by txn `zxid` at `time`, owned by `owner`.
+pub(crate) fn created_stat(zxid: i64, time: i64, owner: i64) -> StatPersisted {
     StatPersisted {
-        czxid: context.zxid,
-        mzxid: context.zxid,
-        ctime: context.time,
-        mtime: context.time,
+        czxid: zxid,
+        mzxid: zxid,
+        ctime: time,
+        mtime: time,
         version: 0,
         cversion: 0,
         aversion: 0,
         ephemeral_owner: owner,
-        pzxid: context.zxid,
+        pzxid: zxid,
     }
 }
 
@@ -1082,7 +1082,12 @@ impl BuiltNode {
         let (path, new) = NewNode::of(context, body)?;
         // Any id that fits the head inline: the apply's own id then replaces it in place.
         let placeholder_acl_id = 0;
-        let node = Node::new(path, new.data.as_deref(), placeholder_acl_id, created_stat(context, new.owner));
+        let node = Node::new(
+            path,
+            new.data.as_deref(),
+            placeholder_acl_id,
+            created_stat(context.zxid, context.time, new.owner),
+        );
         Some(BuiltNode { node })
     }
 }

@@ -304,8 +304,8 @@ impl LogReadAhead {
 
     /// Stops the thread (at its next batch) and waits for it; returns the torn ends it met.
     fn stop(self) -> Vec<TornTail> {
-        let LogReadAhead { batches, spent, thread, current, .. } = self;
-        drop(current);
+        let LogReadAhead { batches, spent, thread, .. } = self;
+        // The thread, done reading, waits for applied batches until this end goes.
         drop(spent);
         drop(batches);
         thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))

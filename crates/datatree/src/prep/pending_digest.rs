@@ -20,7 +20,7 @@
 
 use crate::node::{EphemeralKind, CONTAINER_EPHEMERAL_OWNER};
 use crate::tree::digest::{node_digest, DIGEST_VERSION};
-use crate::tree::{key, parent_and_child};
+use crate::tree::{created_stat, key, parent_and_child};
 use crate::{DataTree, Node};
 use bytes::Bytes;
 use foldhash::HashMap;
@@ -356,17 +356,7 @@ impl TxnStep<'_> {
         }
         parent.child_count += 1;
         self.put(parent_key, parent_digest, Some(parent));
-        let stat = StatPersisted {
-            czxid: self.zxid,
-            mzxid: self.zxid,
-            ctime: self.time,
-            mtime: self.time,
-            version: 0,
-            cversion: 0,
-            aversion: 0,
-            ephemeral_owner: owner,
-            pzxid: self.zxid,
-        };
+        let stat = created_stat(self.zxid, self.time, owner);
         self.put(path, 0, Some(DigestNode { stat, data: data.clone(), child_count: 0, digest: 0 }));
         Ok(())
     }
