@@ -215,3 +215,36 @@ def test_a_failed_measured_run_is_run_once_more_and_a_second_failure_stops(monke
     with pytest.raises(RuntimeError):
         compare.measured_run([], "java", 1.0, op="setdata")
     assert len([c for c in calls if c == "setdata"]) == 2
+
+
+PROFILE = h.REPO_ROOT / "benches" / "profile.py"
+
+
+def test_the_profile_script_measures_each_row_on_a_fresh_ensemble(tmp_path):
+    """benches/profile.py (the per-op CPU figures of docs/PERFORMANCE.md) keeps working: two short
+    rows on a fresh ferrokeeper ensemble, each with a rate, a CPU split of the machine and the CPU
+    each member spent per op; its members are gone and its dataDirs removed afterwards."""
+    if "ferrokeeper" not in h.enabled_kinds():
+        pytest.skip("profile.py is run against ferrokeeper here")
+    if not LOADGEN.exists():
+        pytest.skip(f"{LOADGEN} missing: cargo build --release")
+    base = random.randrange(10_000, 20_000, 100)
+    root = tmp_path / "profile"
+    run = subprocess.run(
+        [sys.executable, str(PROFILE), "--rows", "setdata:100,multi:10", "--duration", "1", "--sessions", "4",
+         "--inflight", "2", "--nodes", "50", "--base-port", str(base), "--datadir-root", str(root), "--json"],
+        capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, f"profile.py failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert [(r["op"], r["value_size"]) for r in rows] == [("setdata", 100), ("multi", 10)], run.stdout
+    for row in rows:
+        assert row["kind"] == "ferrokeeper" and row["ops_per_sec"] > 0 and row["p99_ms"] > 0, row
+        assert row["leader"] in (1, 2, 3), row
+        per_op = row["member_cpu_us_per_op"]
+        assert len(per_op) == 3 and all(us >= 0 for us in per_op) and sum(per_op) > 0, row
+        shares = row["cpu"]
+        assert set(shares) == {"user", "system", "idle", "iowait", "steal"}, shares
+        assert 95 <= sum(shares.values()) <= 100.5 and all(v >= 0 for v in shares.values()), shares
+        text = f"ferrokeeper {row['op']} {row['value_size']} B: {row['ops_per_sec']:,.0f} ops/s"
+        assert text in run.stdout, (text, run.stdout)
+    assert list(root.rglob("version-2")) == [], sorted(root.rglob("*"))
