@@ -421,6 +421,29 @@ def sync_summary(latencies_us: List[int]) -> dict:
                 max_ms=ordered[-1] / 1000, stalls=sum(1 for us in ordered if us > DISK_STALL_MS * 1000))
 
 
+def machine() -> str:
+    """What the run ran on, for the header: the vCPU model and BogoMIPS, the kernel release and
+    whether the guest is nested (PVM): ratios and absolute rates move with each of them."""
+    model, bogomips = "unknown CPU", ""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                name, _, value = line.partition(":")
+                name, value = name.strip().lower(), value.strip()
+                if name == "model name" and model == "unknown CPU":
+                    model = value
+                elif name == "bogomips" and not bogomips:
+                    bogomips = value.split(".")[0]
+    except OSError:
+        pass
+    try:
+        nested = "nested_pvm=1" in Path("/proc/cmdline").read_text().split()
+    except OSError:
+        nested = False
+    return (f"{model}" + (f" (BogoMIPS {bogomips})" if bogomips else "") + f", kernel {os.uname().release}"
+            + (", nested_pvm=1" if nested else ""))
+
+
 def cpu_times() -> List[int]:
     """The machine's CPU time so far by kind (/proc/stat's "cpu" line, in ticks: user, nice,
     system, idle, iowait, irq, softirq, steal, ...); empty where there is no /proc/stat."""
@@ -790,7 +813,8 @@ def main() -> int:
     repeat = f", closed-loop rows best of {plan['repeat']}" if plan["repeat"] > 1 else ""
     header = (f"ferrokeeper / Apache ZooKeeper 3.8, plan '{plan_name}'{repeat}, {os.cpu_count()} cores, "
               f"load average {load_before[0]:.2f} before / {load_after[0]:.2f} after, "
-              f"{time.monotonic() - began:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+              f"{time.monotonic() - began:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+              f"{machine()}; "
               f"disk fdatasync alone, p99 / max / syncs over {DISK_STALL_MS} ms: "
               + ", ".join(f"{when} {d['p99_ms']:.2f} / {d['max_ms']:.0f} ms / {d['stalls']}" for when, d in disk.items()))
     if beside:
@@ -801,7 +825,7 @@ def main() -> int:
         header += "; CPU time stolen by the host: " + ", ".join(
             f"{section} {share:.1f}%" for section, share in stolen.items() if share is not None)
     print(table.print(header))
-    results = dict(header=header, rows=table.rows, disk=disk, disk_beside_writer=beside, cpu_stolen_percent=stolen)
+    results = dict(header=header, machine=machine(), rows=table.rows, disk=disk, disk_beside_writer=beside, cpu_stolen_percent=stolen)
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 

@@ -154,6 +154,7 @@ def main() -> int:
         Path(args.perf_record).mkdir(parents=True, exist_ok=True)
     root = Path(args.datadir_root) if args.datadir_root else Path(tempfile.mkdtemp(prefix="fk-profile-"))
     members: List[compare.Server] = []
+    print(f"machine: {compare.machine()}", flush=True)
     try:
         members = compare.form_ensemble(args.kind, root, 60)
         compare.loadgen(members, args.kind, 180, op="mixed", sessions=args.sessions, inflight=args.inflight,

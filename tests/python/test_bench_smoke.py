@@ -7,6 +7,7 @@ server that no longer starts the way it is driven, a row that comes out empty.""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -73,6 +74,9 @@ def test_every_row_is_measured_for_both_servers(smoke_results):
 def test_the_table_names_its_conditions(smoke_results):
     results, stdout, _ = smoke_results
     assert "plan 'smoke'" in results["header"] and "best of 2" in results["header"]
+    # The machine it ran on: ratios and absolute rates move with the CPU, the kernel and nesting.
+    assert f", kernel {os.uname().release}" in results["machine"], results["machine"]
+    assert results["machine"] in results["header"]
     # The disk probe ran before each section and at the end, and its figures are in the header.
     assert list(results["disk"]) == ["before standalone", "before big", "before ensemble", "after"]
     for when, probe in results["disk"].items():
@@ -236,6 +240,7 @@ def test_the_profile_script_measures_each_row_on_a_fresh_ensemble(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, f"profile.py failed ({run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    assert run.stdout.startswith("machine: ") and f"kernel {os.uname().release}" in run.stdout.splitlines()[0]
     assert [(r["op"], r["value_size"]) for r in rows] == [("setdata", 100), ("multi", 10)], run.stdout
     for row in rows:
         assert row["kind"] == "ferrokeeper" and row["ops_per_sec"] > 0 and row["p99_ms"] > 0, row
