@@ -85,7 +85,8 @@ def profile_row(args, members: List[compare.Server], op: str, size: int) -> dict
     leader = next((m for m in members if compare.mode_of(m.port) == "leader"), None)
     machine_before = machine_ticks()
     member_before = [process_ticks(m.proc.pid) for m in members]
-    # perf covers the row's middle: from a quarter second in to a quarter second before its end.
+    # perf counts from the row's start for its duration less half a second: inside the row (which
+    # runs a quarter second of warm-up first) at the row's rate, so per op divides by that rate.
     perf = start_perf(args, f"{op}:{size}", max(0.5, args.duration - 0.5))
     result = compare.loadgen(members, args.kind, args.duration + 120, op=op, value_size=size,
                              sessions=args.sessions, inflight=args.inflight, duration=args.duration,
