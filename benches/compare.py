@@ -811,10 +811,11 @@ def main() -> int:
     disk["after"] = disk_sync_probe(workdir, probe_s)
     load_after = os.getloadavg()
     repeat = f", closed-loop rows best of {plan['repeat']}" if plan["repeat"] > 1 else ""
+    ran_on = machine()
     header = (f"ferrokeeper / Apache ZooKeeper 3.8, plan '{plan_name}'{repeat}, {os.cpu_count()} cores, "
               f"load average {load_before[0]:.2f} before / {load_after[0]:.2f} after, "
               f"{time.monotonic() - began:.0f} s, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-              f"{machine()}; "
+              f"{ran_on}; "
               f"disk fdatasync alone, p99 / max / syncs over {DISK_STALL_MS} ms: "
               + ", ".join(f"{when} {d['p99_ms']:.2f} / {d['max_ms']:.0f} ms / {d['stalls']}" for when, d in disk.items()))
     if beside:
@@ -825,7 +826,7 @@ def main() -> int:
         header += "; CPU time stolen by the host: " + ", ".join(
             f"{section} {share:.1f}%" for section, share in stolen.items() if share is not None)
     print(table.print(header))
-    results = dict(header=header, machine=machine(), rows=table.rows, disk=disk, disk_beside_writer=beside, cpu_stolen_percent=stolen)
+    results = dict(header=header, machine=ran_on, rows=table.rows, disk=disk, disk_beside_writer=beside, cpu_stolen_percent=stolen)
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
     return 0
 

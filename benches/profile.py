@@ -39,9 +39,7 @@ SYSCALLS = ("sendto", "recvfrom", "write", "pwrite64", "writev", "fdatasync", "e
 
 
 def machine_ticks() -> Dict[str, int]:
-    with open("/proc/stat") as stat:
-        values = [int(v) for v in stat.readline().split()[1:len(STAT_FIELDS) + 1]]
-    return dict(zip(STAT_FIELDS, values))
+    return dict(zip(STAT_FIELDS, compare.cpu_times()))
 
 
 def process_ticks(pid: int) -> int:
